@@ -1,0 +1,89 @@
+// A program to start in a container, prepared in the daemon as the flat
+// arrays execve(2) takes, so that a worker can start it without allocating
+// (see worker.h).
+//
+// The command's environment is exactly `CommandSpec::env`, plus a default
+// PATH when it has none; nothing comes from attachd's environment.  Its
+// program is looked up in that PATH inside the container, like execvp(3)
+// but without falling back to /bin/sh for a file that is not executable
+// format.  Its stdin, stdout and stderr are the three descriptors given;
+// all others are closed before its first instruction.  It runs in a new
+// session (its own process group, for killing the group), with default
+// signal dispositions, an empty signal mask, and the descriptor limit
+// attachd itself started with.
+
+#ifndef ATTACHD_DAEMON_COMMAND_H_
+#define ATTACHD_DAEMON_COMMAND_H_
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "daemon/worker.h"
+
+namespace attachd::daemon {
+
+inline constexpr char kDefaultPath[] =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+struct CommandSpec {
+  std::vector<std::string> argv;
+  // "KEY=VALUE" entries.
+  std::vector<std::string> env;
+  // Resolved inside the container; "/" if empty.
+  std::string cwd;
+  // As seen in the container's user namespace.
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> supplementary_gids;
+  // Installed as 0, 1, 2.  Owned by the caller, which must keep them open
+  // until the command has started.  Must all be >= 3.
+  int stdin_fd = -1;
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  // The RLIMIT_NOFILE the command gets; unchanged if unset.
+  std::optional<rlimit> file_limit;
+};
+
+// Immutable once created; Start() reads it from a forked copy.
+class PreparedCommand {
+ public:
+  // INVALID_ARGUMENT for an empty argv, an empty program name, an
+  // environment entry without '=' or starting with '=', or any string with
+  // a NUL byte (the kernel's strings end at NUL).
+  static absl::StatusOr<PreparedCommand> Create(CommandSpec spec);
+
+  PreparedCommand(PreparedCommand&&) = default;
+  PreparedCommand& operator=(PreparedCommand&&) = default;
+
+  // The WorkerFunction that starts the command; `argument` is a
+  // PreparedCommand*.  Async-signal-safe.  Never returns on success; on
+  // failure reports the step (kStdio, kCredentials, kCwd or kExec) and
+  // returns 127.
+  static int Start(const WorkerContext& context, void* argument);
+
+  const CommandSpec& spec() const { return spec_; }
+
+ private:
+  explicit PreparedCommand(CommandSpec spec);
+  void BuildArrays();
+
+  // Async-signal-safe.  execve()s the program, searching PATH when its
+  // name has no '/'; returns the errno that ended the search.
+  int ExecProgram() const;
+
+  CommandSpec spec_;
+  std::vector<char*> argv_;
+  std::vector<char*> envp_;
+  // The PATH value searched, and room to build "dir/program" in the worker.
+  std::string search_path_;
+  mutable std::vector<char> path_buffer_;
+};
+
+}  // namespace attachd::daemon
+
+#endif  // ATTACHD_DAEMON_COMMAND_H_
