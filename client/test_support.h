@@ -1,0 +1,65 @@
+// Test-only helpers for attachctl's tests: an in-process gRPC server on a
+// Unix socket, and memfd-backed descriptors that stand in for stdin,
+// stdout and stderr.  Not thread-safe unless a method says so.
+
+#ifndef ATTACHD_CLIENT_TEST_SUPPORT_H_
+#define ATTACHD_CLIENT_TEST_SUPPORT_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "attachd/v1/attachd.grpc.pb.h"
+#include "client/scoped_fd.h"
+#include "grpcpp/grpcpp.h"
+
+namespace attachd::client {
+
+// Serves `services` (borrowed; they must outlive the server) on a Unix
+// socket in a fresh directory under /tmp (a Unix socket path must fit in
+// 108 bytes, which Bazel's TEST_TMPDIR may not).  The destructor shuts the
+// server down, cancelling calls still running after one second, and
+// removes the socket and its directory.  Dies (gtest assertion in the
+// constructor) if the server cannot start.
+class TestServer {
+ public:
+  explicit TestServer(const std::vector<grpc::Service*>& services);
+  TestServer(const TestServer&) = delete;
+  TestServer& operator=(const TestServer&) = delete;
+  ~TestServer();
+
+  const std::string& socket_path() const { return socket_path_; }
+
+  // A new channel to the server, as attachctl makes it.
+  std::shared_ptr<grpc::Channel> Connect() const;
+
+ private:
+  std::string directory_;
+  std::string socket_path_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+// A fresh memfd (close-on-exec) holding `contents`, positioned at offset 0.
+ScopedFd MemfdWithContents(const std::string& contents);
+
+// Everything in the file behind `fd`, read with pread(2) from offset 0.
+std::string FileContents(int fd);
+
+// `size` bytes of a fixed pseudo-random pattern, every byte value included.
+std::string PatternBytes(size_t size);
+
+using ExecServerStream = grpc::ServerReaderWriter<attachd::v1::ExecResponse,
+                                                  attachd::v1::ExecRequest>;
+
+// For fake Exec handlers: reads until the client half-closes (Read()
+// returns false) and returns true; or, like attachd, cancels the call if
+// that takes longer than `limit` and returns false.  Messages read on the
+// way are appended to `read` unless it is null.
+bool WaitForHalfClose(grpc::ServerContext* context, ExecServerStream* stream,
+                      absl::Duration limit,
+                      std::vector<attachd::v1::ExecRequest>* read);
+
+}  // namespace attachd::client
+
+#endif  // ATTACHD_CLIENT_TEST_SUPPORT_H_
