@@ -1,7 +1,6 @@
 #include "daemon/command.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "daemon/syscalls.h"
 
 namespace attachd::daemon {
 namespace {
@@ -69,13 +69,13 @@ bool InstallStdio(const CommandSpec& spec) {
 // "deny", setgroups(2) fails with EPERM; with no groups asked for, that is
 // not an error: the groups cannot be changed by anyone there.
 bool SetCredentials(const CommandSpec& spec) {
-  if (setgroups(spec.supplementary_gids.size(),
-                spec.supplementary_gids.data()) < 0 &&
+  if (RawSetgroups(spec.supplementary_gids.size(),
+                   spec.supplementary_gids.data()) < 0 &&
       !(errno == EPERM && spec.supplementary_gids.empty())) {
     return false;
   }
-  return setresgid(spec.gid, spec.gid, spec.gid) == 0 &&
-         setresuid(spec.uid, spec.uid, spec.uid) == 0;
+  return RawSetresgid(spec.gid, spec.gid, spec.gid) == 0 &&
+         RawSetresuid(spec.uid, spec.uid, spec.uid) == 0;
 }
 
 }  // namespace

@@ -75,7 +75,9 @@ pid_t Clone3(uint64_t flags, int* pidfd, int cgroup_fd) {
   struct clone_args args = {};
   args.flags = flags;
   args.pidfd = reinterpret_cast<uintptr_t>(pidfd);
-  args.exit_signal = SIGCHLD;
+  // With CLONE_PARENT the child inherits the caller's exit signal, and
+  // clone3 insists that none is given.
+  args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
   if (cgroup_fd >= 0) {
     args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = static_cast<uint64_t>(cgroup_fd);

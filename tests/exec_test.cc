@@ -1,0 +1,590 @@
+// Exec against real containers through the real daemon: what a client
+// sees for each rule of ExecService's contract.
+
+#include <errno.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "grpcpp/client_context.h"
+#include "gtest/gtest.h"
+#include "tests/daemon_harness.h"
+#include "tests/test_container.h"
+
+namespace attachd::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// One daemon for the suite; each test starts the containers it needs.
+class ExecTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<std::unique_ptr<DaemonProcess>> started =
+        DaemonProcess::Start();
+    ASSERT_TRUE(started.ok()) << started.status();
+    daemon_ = started->release();
+  }
+  static void TearDownTestSuite() {
+    delete daemon_;
+    daemon_ = nullptr;
+  }
+
+  // Starts a container and registers it as `name`.
+  TestContainer StartAndRegister(const std::string& name,
+                                 TestContainerOptions options = {}) {
+    absl::StatusOr<TestContainer> container = TestContainer::Start(options);
+    EXPECT_TRUE(container.ok()) << container.status();
+    absl::StatusOr<v1::Container> registered =
+        RegisterPid(daemon_->containers(), name, container->pid());
+    EXPECT_TRUE(registered.ok()) << registered.status();
+    return std::move(*container);
+  }
+
+  void Unregister(const std::string& name) {
+    grpc::ClientContext context;
+    v1::UnregisterRequest request;
+    request.set_name(name);
+    v1::UnregisterResponse response;
+    EXPECT_TRUE(
+        daemon_->containers().Unregister(&context, request, &response).ok());
+  }
+
+  ExecResult Exec(const std::string& name,
+                  const std::vector<std::string>& argv) {
+    return RunExec(daemon_->exec(), {MakeStart(name, argv)});
+  }
+
+  static DaemonProcess* daemon_;
+};
+
+DaemonProcess* ExecTest::daemon_ = nullptr;
+
+void ExpectExitCode(const ExecResult& result, int code) {
+  EXPECT_TRUE(result.status.ok()) << result.status.error_message();
+  ASSERT_TRUE(result.exit.has_value());
+  EXPECT_EQ(result.exit->status_case(), v1::ExitStatus::kCode);
+  EXPECT_EQ(result.exit->code(), code);
+  EXPECT_EQ(result.messages_after_exit, 0);
+}
+
+TEST_F(ExecTest, CommandSeesEveryNamespaceOfTheContainer) {
+  TestContainer container = StartAndRegister("ns-all");
+  std::vector<std::string> script;
+  for (absl::string_view type : kNamespaceTypes) {
+    script.push_back(absl::StrCat("readlink /proc/self/ns/", type));
+  }
+  ExecResult result = Exec("ns-all", {"sh", "-c", absl::StrJoin(script, ";")});
+  ExpectExitCode(result, 0);
+
+  std::vector<std::string> expected;
+  for (absl::string_view type : kNamespaceTypes) {
+    absl::StatusOr<ino_t> inode = container.NamespaceInode(type);
+    ASSERT_TRUE(inode.ok());
+    expected.push_back(absl::StrCat(type, ":[", *inode, "]"));
+  }
+  EXPECT_EQ(result.stdout_bytes, absl::StrJoin(expected, "\n") + "\n");
+  Unregister("ns-all");
+}
+
+TEST_F(ExecTest, CommandIsInThePidNamespaceWithBothPidsReported) {
+  TestContainer container = StartAndRegister("pidns");
+  ExecResult result =
+      Exec("pidns", {"sh", "-c", "echo $$; grep NSpid /proc/$$/status"});
+  ExpectExitCode(result, 0);
+  ASSERT_TRUE(result.started.has_value());
+
+  // Inside, the shell's pid is the container pid attachd reported, and its
+  // container's /proc shows only that level.
+  int container_pid = result.started->container_pid();
+  EXPECT_GT(container_pid, 1);
+  EXPECT_EQ(result.stdout_bytes,
+            absl::StrCat(container_pid, "\nNSpid:\t", container_pid, "\n"));
+  EXPECT_NE(result.started->pid(), container_pid);
+  Unregister("pidns");
+}
+
+TEST_F(ExecTest, HostSeesTheCommandNestedInTheContainerPidNamespace) {
+  TestContainer container = StartAndRegister("nspid");
+  v1::ExecStart start = MakeStart("nspid", {"sleep", "30"});
+  grpc::ClientContext context;
+  auto stream = daemon_->exec().Exec(&context);
+  v1::ExecRequest first;
+  *first.mutable_start() = start;
+  ASSERT_TRUE(stream->Write(first));
+  v1::ExecResponse started;
+  ASSERT_TRUE(stream->Read(&started));
+  ASSERT_TRUE(started.has_started());
+
+  std::string status =
+      ReadFile(absl::StrCat("/proc/", started.started().pid(), "/status"));
+  EXPECT_THAT(status,
+              HasSubstr(absl::StrCat("NSpid:\t", started.started().pid(), "\t",
+                                     started.started().container_pid(), "\n")));
+  absl::StatusOr<ino_t> pid_ns = container.NamespaceInode("pid");
+  ASSERT_TRUE(pid_ns.ok());
+  absl::StatusOr<ino_t> command_pid_ns =
+      NamespaceInodeOf(started.started().pid(), "pid");
+  ASSERT_TRUE(command_pid_ns.ok());
+  EXPECT_EQ(*command_pid_ns, *pid_ns);
+
+  context.TryCancel();
+  stream->Finish();
+  Unregister("nspid");
+}
+
+TEST_F(ExecTest, CommandIsPlacedInTheContainersCgroups) {
+  TestContainerOptions options;
+  options.create_cgroups = true;
+  TestContainer container = StartAndRegister("cg", options);
+  ASSERT_FALSE(container.cgroups().empty());
+
+  // The container has its own cgroup namespace rooted at its cgroups: a
+  // process in them sees "/" in every hierarchy attachd can reach, one
+  // outside sees a path climbing out ("/..").
+  ExecResult result = Exec("cg", {"cat", "/proc/self/cgroup"});
+  ExpectExitCode(result, 0);
+  for (const ContainerCgroup& cgroup : container.cgroups()) {
+    SCOPED_TRACE(cgroup.directory);
+    std::string line = cgroup.controller.empty()
+                           ? "0::/\n"
+                           : absl::StrCat(":", cgroup.controller, ":/\n");
+    EXPECT_THAT(result.stdout_bytes, HasSubstr(line));
+  }
+  Unregister("cg");
+}
+
+TEST_F(ExecTest, RootAndWorkingDirectoryAreTheContainers) {
+  TestContainer container = StartAndRegister("root");
+  v1::ExecStart start = MakeStart("root", {"sh", "-c", "pwd; cat /etc/group"});
+  start.set_cwd("/tmp");
+  ExecResult result = RunExec(daemon_->exec(), {start});
+  ExpectExitCode(result, 0);
+  EXPECT_EQ(result.stdout_bytes,
+            "/tmp\n" + ReadFile(BusyboxRootfs() + "/etc/group"));
+
+  // Without a cwd, the command starts at the container's root.
+  ExecResult default_cwd = Exec("root", {"pwd"});
+  EXPECT_EQ(default_cwd.stdout_bytes, "/\n");
+  Unregister("root");
+}
+
+TEST_F(ExecTest, EnvironmentIsExactlyTheRequestsPlusDefaultPath) {
+  TestContainer container = StartAndRegister("env");
+  v1::ExecStart start = MakeStart("env", {"env"});
+  start.add_env("GREETING=hello world");
+  const std::string bytes_entry("BYTES=\xff\x01", 8);
+  start.add_env(bytes_entry);
+  ExecResult result = RunExec(daemon_->exec(), {start});
+  ExpectExitCode(result, 0);
+  EXPECT_EQ(result.stdout_bytes,
+            "GREETING=hello world\n" + bytes_entry + "\n" +
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+                "/sbin:/bin\n");
+
+  start.add_env("PATH=/bin");
+  result = RunExec(daemon_->exec(), {start});
+  EXPECT_THAT(result.stdout_bytes, HasSubstr("PATH=/bin\n"));
+  EXPECT_THAT(result.stdout_bytes, ::testing::Not(HasSubstr("/usr/local")));
+  Unregister("env");
+}
+
+TEST_F(ExecTest, InheritEnvStartsFromTheContainersProcess) {
+  TestContainer container = StartAndRegister("inherit");
+  std::string environ =
+      ReadFile(absl::StrCat("/proc/", container.pid(), "/environ"));
+  std::vector<std::string> target =
+      absl::StrSplit(environ, '\0', absl::SkipEmpty());
+  ASSERT_FALSE(target.empty());
+
+  v1::ExecStart start = MakeStart("inherit", {"env"});
+  start.set_inherit_env(true);
+  start.add_env("EXTRA=1");
+  ExecResult result = RunExec(daemon_->exec(), {start});
+  ExpectExitCode(result, 0);
+  for (const std::string& entry : target) {
+    EXPECT_THAT(result.stdout_bytes, HasSubstr(entry + "\n"));
+  }
+  EXPECT_THAT(result.stdout_bytes, HasSubstr("EXTRA=1\n"));
+  Unregister("inherit");
+}
+
+TEST_F(ExecTest, OnlyStdioIsOpenInTheCommand) {
+  TestContainer container = StartAndRegister("fds");
+  // ls lists the shell's descriptors; the trailing `true` keeps the shell
+  // from exec'ing ls in its own place.
+  ExecResult result = Exec("fds", {"sh", "-c", "ls /proc/$$/fd; true"});
+  ExpectExitCode(result, 0);
+  EXPECT_EQ(result.stdout_bytes, "0\n1\n2\n");
+  Unregister("fds");
+}
+
+TEST_F(ExecTest, CredentialsAreSetInTheContainersUserNamespace) {
+  TestContainer container = StartAndRegister("creds");
+  v1::ExecStart start = MakeStart("creds", {"sh", "-c", "id -u; id -g; id -G"});
+  start.set_uid(1000);
+  start.set_gid(1000);
+  start.add_supplementary_gids(1000);
+  start.add_supplementary_gids(65534);
+  ExecResult result = RunExec(daemon_->exec(), {start});
+  ExpectExitCode(result, 0);
+  EXPECT_EQ(result.stdout_bytes, "1000\n1000\n1000 65534\n");
+
+  // Seen from the host, the command runs as the mapped id.
+  v1::ExecStart sleeper = MakeStart("creds", {"sleep", "30"});
+  sleeper.set_uid(1000);
+  grpc::ClientContext context;
+  auto stream = daemon_->exec().Exec(&context);
+  v1::ExecRequest first;
+  *first.mutable_start() = sleeper;
+  ASSERT_TRUE(stream->Write(first));
+  v1::ExecResponse started;
+  ASSERT_TRUE(stream->Read(&started));
+  EXPECT_THAT(
+      ReadFile(absl::StrCat("/proc/", started.started().pid(), "/status")),
+      HasSubstr("Uid:\t101000\t101000\t101000\t101000\n"));
+  context.TryCancel();
+  stream->Finish();
+
+  // An id with no mapping in the container is refused, not squashed.
+  start.set_uid(70000);
+  result = RunExec(daemon_->exec(), {start});
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  Unregister("creds");
+}
+
+TEST_F(ExecTest, ExitCodesAndSignalsAreReportedDistinctly) {
+  TestContainer container = StartAndRegister("exits");
+  ExpectExitCode(Exec("exits", {"sh", "-c", "exit 7"}), 7);
+  ExpectExitCode(Exec("exits", {"false"}), 1);
+
+  for (int signal_number : {SIGKILL, SIGTERM, SIGSEGV, SIGUSR1}) {
+    SCOPED_TRACE(signal_number);
+    ExecResult result = Exec(
+        "exits", {"sh", "-c", absl::StrCat("kill -", signal_number, " $$")});
+    EXPECT_TRUE(result.status.ok()) << result.status.error_message();
+    ASSERT_TRUE(result.exit.has_value());
+    EXPECT_EQ(result.exit->status_case(), v1::ExitStatus::kSignal);
+    EXPECT_EQ(result.exit->signal(), signal_number);
+  }
+  Unregister("exits");
+}
+
+TEST_F(ExecTest, StartFailuresCarryTheStepAndErrno) {
+  TestContainer container = StartAndRegister("fails");
+  struct Case {
+    std::vector<std::string> argv;
+    std::string cwd;
+    grpc::StatusCode code;
+    v1::ExecError::Step step;
+    int errno_value;
+  };
+  const std::vector<Case> cases = {
+      {{"no-such-program"},
+       "",
+       grpc::StatusCode::NOT_FOUND,
+       v1::ExecError::STEP_EXEC,
+       ENOENT},
+      {{"/bin/no-such-program"},
+       "",
+       grpc::StatusCode::NOT_FOUND,
+       v1::ExecError::STEP_EXEC,
+       ENOENT},
+      {{"/etc/passwd"},
+       "",
+       grpc::StatusCode::PERMISSION_DENIED,
+       v1::ExecError::STEP_EXEC,
+       EACCES},
+      {{"true"},
+       "/no/such/dir",
+       grpc::StatusCode::NOT_FOUND,
+       v1::ExecError::STEP_CWD,
+       ENOENT},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.argv[0] + " in " + c.cwd);
+    v1::ExecStart start = MakeStart("fails", c.argv);
+    start.set_cwd(c.cwd);
+    ExecResult result = RunExec(daemon_->exec(), {start});
+    EXPECT_EQ(result.status.error_code(), c.code)
+        << result.status.error_message();
+    EXPECT_FALSE(result.exit.has_value());
+    v1::ExecError details;
+    ASSERT_TRUE(details.ParseFromString(result.status.error_details()));
+    EXPECT_EQ(details.step(), c.step);
+    EXPECT_EQ(details.errno_value(), c.errno_value);
+  }
+  EXPECT_TRUE(daemon_->Children().empty());
+  Unregister("fails");
+}
+
+TEST_F(ExecTest, BadRequestsAreInvalidArgument) {
+  TestContainer container = StartAndRegister("bad");
+  std::vector<v1::ExecStart> starts;
+  starts.push_back(MakeStart("bad", {}));
+  starts.push_back(MakeStart("bad", {std::string("a\0b", 3)}));
+  starts.push_back(MakeStart("bad", {"true"}));
+  starts.back().add_env("NOEQUALS");
+  starts.push_back(MakeStart("bad", {"true"}));
+  starts.back().add_env("=value");
+  for (const v1::ExecStart& start : starts) {
+    SCOPED_TRACE(start.DebugString());
+    ExecResult result = RunExec(daemon_->exec(), {start});
+    EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  ExecResult unknown = Exec("no-such-container", {"true"});
+  EXPECT_EQ(unknown.status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(unknown.status.error_message(),
+            "no container named no-such-container");
+  Unregister("bad");
+}
+
+TEST_F(ExecTest, LargeOutputOnBothStreamsArrivesCompleteAndInOrder) {
+  TestContainer container = StartAndRegister("big");
+  // 64 MiB on each stream at once, in 16-byte lines that number
+  // themselves, so that order and completeness are checked, not only size.
+  constexpr int kLines = 64 * 1024 * 1024 / 16;
+  std::string script =
+      absl::StrCat("seq -w 1 ", kLines, " | sed 's/.*/o&-------/' & seq -w 1 ",
+                   kLines, " | sed 's/.*/e&-------/' >&2; wait");
+  ExecResult result = Exec("big", {"sh", "-c", script});
+  ExpectExitCode(result, 0);
+  ASSERT_EQ(result.stdout_bytes.size(), 64u * 1024 * 1024);
+  ASSERT_EQ(result.stderr_bytes.size(), 64u * 1024 * 1024);
+  for (int line = 1; line <= kLines; line += 4093) {
+    SCOPED_TRACE(line);
+    size_t at = static_cast<size_t>(line - 1) * 16;
+    std::string number = absl::StrCat(line);
+    number.insert(0, 7 - number.size(), '0');
+    ASSERT_EQ(result.stdout_bytes.substr(at, 16), "o" + number + "-------\n");
+    ASSERT_EQ(result.stderr_bytes.substr(at, 16), "e" + number + "-------\n");
+  }
+  Unregister("big");
+}
+
+TEST_F(ExecTest, StdinRoundTripsExactly) {
+  TestContainer container = StartAndRegister("stdin");
+  std::string input;
+  for (uint32_t i = 0; i < 3 * 1024 * 1024; ++i) {
+    input.push_back(static_cast<char>((i * 7919u) >> 3));
+  }
+  v1::ExecStart start = MakeStart("stdin", {"cat"});
+  start.set_stdin(true);
+  ExecResult result = RunExec(daemon_->exec(), {start, input});
+  ExpectExitCode(result, 0);
+  EXPECT_TRUE(result.stdout_bytes == input)
+      << "got " << result.stdout_bytes.size() << " bytes of " << input.size();
+
+  // Without stdin attached the command reads end of file at once.
+  ExecResult closed = Exec("stdin", {"wc", "-c"});
+  ExpectExitCode(closed, 0);
+  EXPECT_EQ(closed.stdout_bytes, "0\n");
+  Unregister("stdin");
+}
+
+TEST_F(ExecTest, CommandThatExitsEndsTheCallDespiteEndlessStdin) {
+  TestContainer container = StartAndRegister("endless");
+  v1::ExecStart start = MakeStart("endless", {"head", "-c", "5"});
+  start.set_stdin(true);
+  ExecCall call{start};
+  call.endless_stdin = true;
+  call.deadline = absl::Seconds(20);
+  ExecResult result = RunExec(daemon_->exec(), call);
+  ExpectExitCode(result, 0);
+  EXPECT_EQ(result.stdout_bytes, "yyyyy");
+  Unregister("endless");
+}
+
+TEST_F(ExecTest, BackgroundChildHoldingStdoutDoesNotHoldTheExitStatus) {
+  TestContainer container = StartAndRegister("bg");
+  absl::Time before = absl::Now();
+  ExecResult result = Exec("bg", {"sh", "-c", "sleep 30 & echo started"});
+  ExpectExitCode(result, 0);
+  EXPECT_EQ(result.stdout_bytes, "started\n");
+  // The drain timeout is 1 s by default; the sleep holds stdout for 30 s.
+  EXPECT_LT(absl::Now() - before, absl::Seconds(20));
+  EXPECT_TRUE(daemon_->Children().empty());
+  Unregister("bg");
+}
+
+// Waits up to 10 s for `pid` to disappear from the host.
+bool Disappears(pid_t pid) {
+  for (int i = 0; i < 200; ++i) {
+    if (kill(pid, 0) < 0 && errno == ESRCH) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+TEST_F(ExecTest, CancelAndDeadlineKillAndReapTheCommand) {
+  TestContainer container = StartAndRegister("cancel");
+  {
+    grpc::ClientContext context;
+    auto stream = daemon_->exec().Exec(&context);
+    v1::ExecRequest first;
+    *first.mutable_start() = MakeStart("cancel", {"sleep", "1000"});
+    ASSERT_TRUE(stream->Write(first));
+    v1::ExecResponse started;
+    ASSERT_TRUE(stream->Read(&started));
+    context.TryCancel();
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+    EXPECT_TRUE(Disappears(started.started().pid()));
+  }
+
+  ExecCall call{MakeStart("cancel", {"sleep", "1000"})};
+  call.deadline = absl::Milliseconds(1500);
+  ExecResult result = RunExec(daemon_->exec(), call);
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  ASSERT_TRUE(result.started.has_value());
+  EXPECT_TRUE(Disappears(result.started->pid()));
+  EXPECT_TRUE(daemon_->Children().empty());
+  Unregister("cancel");
+}
+
+TEST_F(ExecTest, ThousandExecsLeakNoDescriptorAndNoChild) {
+  TestContainer container = StartAndRegister("many");
+  ExpectExitCode(Exec("many", {"true"}), 0);
+  int before = daemon_->OpenDescriptorCount();
+  for (int i = 0; i < 1000; ++i) {
+    ExecResult result = Exec("many", {"true"});
+    ASSERT_TRUE(result.status.ok())
+        << i << ": " << result.status.error_message();
+  }
+  EXPECT_EQ(daemon_->OpenDescriptorCount(), before);
+  EXPECT_TRUE(daemon_->Children().empty());
+  Unregister("many");
+}
+
+TEST_F(ExecTest, ExitedContainerIsRefused) {
+  TestContainer container = StartAndRegister("gone");
+  ASSERT_TRUE(container.Kill(SIGKILL).ok());
+  ASSERT_TRUE(container.WaitExited().ok());
+  ExecResult result = Exec("gone", {"true"});
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(result.status.error_message(), "container gone exited");
+  Unregister("gone");
+}
+
+// Creates a process with pid `pid` (clone3 with set_tid) that waits to be
+// killed.  Only async-signal-safe calls in the child: the test process
+// has gRPC threads.
+pid_t CloneWithPid(pid_t pid) {
+  pid_t set_tid[1] = {pid};
+  struct clone_args args = {};
+  args.exit_signal = SIGCHLD;
+  args.set_tid = reinterpret_cast<uintptr_t>(set_tid);
+  args.set_tid_size = 1;
+  pid_t child = static_cast<pid_t>(syscall(SYS_clone3, &args, sizeof(args)));
+  if (child == 0) {
+    for (;;) {
+      pause();
+    }
+  }
+  return child;
+}
+
+TEST_F(ExecTest, ReusedPidIsNeverAttachedTo) {
+  TestContainer container = StartAndRegister("reused");
+  pid_t pid = container.pid();
+  ASSERT_TRUE(container.Kill(SIGKILL).ok());
+  ASSERT_TRUE(container.WaitExited().ok());
+
+  // A new process now holds the container's pid, in the host's namespaces.
+  pid_t impostor = CloneWithPid(pid);
+  ASSERT_EQ(impostor, pid) << "clone3(set_tid): " << strerror(errno);
+  absl::StatusOr<ino_t> impostor_mnt = NamespaceInodeOf(pid, "mnt");
+  ASSERT_TRUE(impostor_mnt.ok());
+
+  ExecResult result = Exec("reused", {"sh", "-c", "echo attached"});
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(result.status.error_message(), "container reused exited");
+  EXPECT_EQ(result.stdout_bytes, "");
+
+  // The impostor is untouched: alive, same namespaces, no children.
+  EXPECT_EQ(kill(impostor, 0), 0);
+  EXPECT_EQ(*NamespaceInodeOf(pid, "mnt"), *impostor_mnt);
+  EXPECT_EQ(ReadFile(absl::StrCat("/proc/", pid, "/task/", pid, "/children")),
+            "");
+  kill(impostor, SIGKILL);
+  waitpid(impostor, nullptr, 0);
+  Unregister("reused");
+}
+
+TEST_F(ExecTest, ContainerWithoutUserNamespaceLeavesItOut) {
+  TestContainerOptions options;
+  options.user_namespace = false;
+  absl::StatusOr<TestContainer> container = TestContainer::Start(options);
+  ASSERT_TRUE(container.ok()) << container.status();
+  absl::StatusOr<v1::Container> registered =
+      RegisterPid(daemon_->containers(), "nouserns", container->pid());
+  ASSERT_TRUE(registered.ok()) << registered.status();
+  for (const v1::Namespace& ns : registered->namespaces()) {
+    SCOPED_TRACE(ns.type());
+    EXPECT_EQ(ns.joined(), ns.type() != v1::NAMESPACE_TYPE_USER);
+  }
+
+  ExecResult result = Exec("nouserns", {"readlink", "/proc/self/ns/mnt"});
+  ExpectExitCode(result, 0);
+  EXPECT_EQ(result.stdout_bytes,
+            absl::StrCat("mnt:[", *container->NamespaceInode("mnt"), "]\n"));
+  Unregister("nouserns");
+}
+
+// The nsfd-by-nsfd path of kernels before 5.8, forced on this one.
+TEST(ExecFallbackTest, NamespaceFdPathJoinsTheSameNamespaces) {
+  absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
+      DaemonProcess::Start({"--attach-mode", "nsfd"});
+  ASSERT_TRUE(daemon.ok()) << daemon.status();
+  EXPECT_THAT((*daemon)->Log(), HasSubstr("one nsfd per namespace"));
+  absl::StatusOr<TestContainer> container = TestContainer::Start();
+  ASSERT_TRUE(container.ok()) << container.status();
+  ASSERT_TRUE(
+      RegisterPid((*daemon)->containers(), "fallback", container->pid()).ok());
+
+  std::vector<std::string> script;
+  std::vector<std::string> expected;
+  for (absl::string_view type : kNamespaceTypes) {
+    script.push_back(absl::StrCat("readlink /proc/self/ns/", type));
+    expected.push_back(
+        absl::StrCat(type, ":[", *container->NamespaceInode(type), "]"));
+  }
+  ExecResult result = RunExec(
+      (*daemon)->exec(),
+      {MakeStart("fallback", {"sh", "-c", absl::StrJoin(script, ";")})});
+  ExpectExitCode(result, 0);
+  EXPECT_EQ(result.stdout_bytes, absl::StrJoin(expected, "\n") + "\n");
+
+  ASSERT_TRUE(container->Kill(SIGKILL).ok());
+  ASSERT_TRUE(container->WaitExited().ok());
+  ExecResult exited =
+      RunExec((*daemon)->exec(), {MakeStart("fallback", {"true"})});
+  EXPECT_EQ(exited.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+}  // namespace
+}  // namespace attachd::testing
