@@ -126,13 +126,29 @@ unit_value() {
   sed -n "/^\[Service\]/,/^\[/s/^$1=//p" "$UNIT" | head -1
 }
 
+# Asks the gRPC health service on the Unix socket $1 whether attachd is
+# SERVING, with a raw call: the request is an empty HealthCheckRequest and
+# the answer must be {status: SERVING}, encoded 08 01.
+health_check() {
+  "$(python3_path)" - "$1" <<'PYTHON'
+import sys
+
+import grpc
+
+channel = grpc.insecure_channel("unix:" + sys.argv[1])
+check = channel.unary_unary("/grpc.health.v1.Health/Check")
+answer = check(b"", timeout=10)
+if answer != b"\x08\x01":
+    sys.exit("health check answered %r, not SERVING" % answer)
+PYTHON
+}
+
 check_unit() {
-  local bazel_bin attachd attachctl exec_start
+  local bazel_bin attachd exec_start
   bazel_bin="$(bazel info bazel-bin 2>/dev/null)"
   attachd="$bazel_bin/daemon/attachd"
-  attachctl="$bazel_bin/client/attachctl"
-  if [[ ! -x "$attachd" || ! -x "$attachctl" ]]; then
-    bazel build //daemon:attachd //client:attachctl || {
+  if [[ ! -x "$attachd" ]]; then
+    bazel build //daemon:attachd || {
       error "cannot build attachd to check the unit against"
       return 1
     }
@@ -255,9 +271,9 @@ PYTHON
     problem="attachd sent no READY=1 within 10 s"
   elif [[ "$(stat -c %a "$socket" 2>/dev/null)" != 660 ]]; then
     problem="the socket $socket is not mode 0660"
-  elif ! "$attachctl" --socket "$socket" ls >"$work/ls.out" 2>&1; then
-    indent <"$work/ls.out"
-    problem="attachctl ls failed against the unit's attachd"
+  elif ! health_check "$socket" >"$work/health.out" 2>&1; then
+    indent <"$work/health.out"
+    problem="attachd's gRPC health service did not answer SERVING"
   elif [[ "$(awk '/^CapBnd/ {print $2}' "/proc/$smoke_pid/status")" == \
     "$(awk '/^CapBnd/ {print $2}' /proc/self/status)" ]]; then
     problem="attachd did not run with the unit's bounding set"
@@ -297,8 +313,8 @@ PYTHON
     error "$problem"
     return 1
   fi
-  info "started as the unit starts it: READY=1, socket 0660, answers," \
-    "STOPPING=1 and exit 0 on SIGTERM"
+  info "started as the unit starts it: READY=1, socket 0660, health" \
+    "check SERVING, STOPPING=1 and exit 0 on SIGTERM"
 }
 
 if ! check_unit; then
