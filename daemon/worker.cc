@@ -247,6 +247,8 @@ void WorkerContext::ReportFailure(WorkerStep step, int errno_value) const {
               {Report::kFailure, static_cast<int32_t>(step), errno_value});
 }
 
+void WorkerContext::ReportStarted() const { close(report_fd_); }
+
 absl::StatusOr<SpawnedWorker> SpawnWorker(const AttachPlan& plan,
                                           absl::Span<const int> keep_fds,
                                           WorkerFunction function,

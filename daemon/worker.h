@@ -76,6 +76,11 @@ class WorkerContext {
   // it as an error.  Call at most once, then exit.
   void ReportFailure(WorkerStep step, int errno_value) const;
 
+  // Tells the spawner that the job has started, so that SpawnWorker()
+  // returns while the job goes on (a job that does not execve and runs
+  // long).  Closes the report pipe: ReportFailure() does nothing after.
+  void ReportStarted() const;
+
   // The report pipe's write end.  It is CLOEXEC, so a successful execve
   // closes it, which tells the spawner the job started.
   int report_fd() const { return report_fd_; }
@@ -85,8 +90,8 @@ class WorkerContext {
 };
 
 // The job.  Runs in the attached worker; must be async-signal-safe.  It
-// may execve (and should then leave the report fd CLOEXEC), or return the
-// worker's exit code.
+// may execve (and should then leave the report fd CLOEXEC), call
+// ReportStarted() and go on working, or return the worker's exit code.
 using WorkerFunction = int (*)(const WorkerContext& context, void* argument);
 
 struct SpawnedWorker {
