@@ -164,6 +164,7 @@ int Run(const Flags& flags) {
   sigwait(&stop_signals, &signal_number);
   Log(LogLevel::kInfo, "%s: shutting down", strsignal(signal_number));
   sd_notify(0, "STOPPING=1");
+  (*registry)->CloseSubscriptions();
   (*server)->Shutdown(absl::Seconds(5));
   return 0;
 }

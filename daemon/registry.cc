@@ -148,7 +148,10 @@ Registry::~Registry() {
   ssize_t ignored = write(wake_.get(), &one, sizeof(one));
   (void)ignored;
   watcher_.join();
+  CloseSubscriptions();
+}
 
+void Registry::CloseSubscriptions() {
   absl::MutexLock lock(&mutex_);
   for (const std::shared_ptr<Subscription>& subscription : subscriptions_) {
     subscription->Close();
@@ -304,15 +307,21 @@ std::shared_ptr<Subscription> Registry::Subscribe(bool include_existing) {
                 return a.name() < b.name();
               });
     for (const v1::Container& record : records) {
-      v1::Event event;
-      event.set_type(v1::Event::TYPE_REGISTERED);
-      *event.mutable_container() = record;
-      *event.mutable_time() = record.registered_at();
-      subscription->Push(event);
+      // Each replayed event carries the container as it was then: running
+      // when it was registered, exited when it exited.
+      v1::Event registered;
+      registered.set_type(v1::Event::TYPE_REGISTERED);
+      *registered.mutable_container() = record;
+      registered.mutable_container()->set_state(v1::Container::STATE_RUNNING);
+      registered.mutable_container()->clear_exited_at();
+      *registered.mutable_time() = record.registered_at();
+      subscription->Push(registered);
       if (record.state() == v1::Container::STATE_EXITED) {
-        event.set_type(v1::Event::TYPE_EXITED);
-        *event.mutable_time() = record.exited_at();
-        subscription->Push(event);
+        v1::Event exited;
+        exited.set_type(v1::Event::TYPE_EXITED);
+        *exited.mutable_container() = record;
+        *exited.mutable_time() = record.exited_at();
+        subscription->Push(exited);
       }
     }
   }

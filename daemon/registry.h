@@ -111,6 +111,10 @@ class Registry {
 
   size_t size() const;
 
+  // Ends every subscription (their Next() returns CANCELLED), so that
+  // Watch calls finish when attachd stops.
+  void CloseSubscriptions();
+
   // Names must be DNS labels: 1 to 63 of [a-z0-9-], not starting or
   // ending with '-'.
   static absl::Status ValidateName(const std::string& name);

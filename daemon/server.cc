@@ -20,6 +20,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/server_posix.h"
+#include "grpcpp/support/server_interceptor.h"
 
 namespace attachd::daemon {
 namespace {
@@ -113,7 +114,57 @@ absl::StatusOr<UniqueFd> InheritedListener() {
   return UniqueFd(fd);
 }
 
+// Created by gRPC for each call and destroyed when the call is done.
+template <typename Counter>
+class CallCounter : public grpc::experimental::Interceptor {
+ public:
+  explicit CallCounter(Counter* calls) : calls_(calls) { calls_->Add(1); }
+  ~CallCounter() override { calls_->Add(-1); }
+
+  void Intercept(
+      grpc::experimental::InterceptorBatchMethods* methods) override {
+    methods->Proceed();
+  }
+
+ private:
+  Counter* const calls_;
+};
+
+template <typename Counter>
+class CallCounterFactory
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit CallCounterFactory(Counter* calls) : calls_(calls) {}
+
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new CallCounter<Counter>(calls_);
+  }
+
+ private:
+  Counter* const calls_;
+};
+
 }  // namespace
+
+void Server::ActiveCalls::Add(int delta) {
+  absl::MutexLock lock(&mutex_);
+  count_ += delta;
+}
+
+int Server::ActiveCalls::count() const {
+  absl::MutexLock lock(&mutex_);
+  return count_;
+}
+
+bool Server::ActiveCalls::WaitIdle(absl::Duration timeout) {
+  absl::MutexLock lock(&mutex_);
+  auto idle = [this]()
+                  ABSL_SHARED_LOCKS_REQUIRED(mutex_) { return count_ == 0; };
+  return mutex_.AwaitWithTimeout(absl::Condition(&idle), timeout);
+}
+
+int Server::active_calls() const { return active_calls_.count(); }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     const ServerOptions& options, Authorizer* authorizer,
@@ -134,6 +185,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   for (grpc::Service* service : services) {
     builder.RegisterService(service);
   }
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(std::make_unique<CallCounterFactory<ActiveCalls>>(
+      &server->active_calls_));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server->grpc_server_ = builder.BuildAndStart();
   if (server->grpc_server_ == nullptr) {
     return absl::InternalError("gRPC server failed to start");
@@ -208,8 +265,11 @@ void Server::Shutdown(absl::Duration grace) {
     acceptor_.join();
   }
   if (grpc_server_ != nullptr) {
-    grpc_server_->Shutdown(std::chrono::system_clock::now() +
-                           absl::ToChronoNanoseconds(grace));
+    if (!active_calls_.WaitIdle(grace)) {
+      Log(LogLevel::kNotice, "cancelling %d calls still running after %s",
+          active_calls_.count(), absl::FormatDuration(grace));
+    }
+    grpc_server_->Shutdown(std::chrono::system_clock::now());
     grpc_server_->Wait();
   }
   if (owns_path_) {

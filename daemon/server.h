@@ -20,7 +20,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/auth.h"
 #include "daemon/unique_fd.h"
@@ -43,16 +45,37 @@ class Server {
       const std::vector<grpc::Service*>& services);
   ~Server();
 
-  // Stops accepting, then cancels calls still running after `grace`.
+  // Stops accepting connections, waits up to `grace` for the calls in
+  // flight to end, then cancels the rest and closes every connection.
   void Shutdown(absl::Duration grace);
+
+  // Calls in flight, counted by a gRPC interceptor.
+  int active_calls() const;
 
   // Where the server listens ("inherited socket" when activated).
   const std::string& description() const { return description_; }
 
  private:
+  // Counts the calls in flight, so that Shutdown() can stop as soon as
+  // they are done: gRPC's own graceful shutdown also waits for idle
+  // clients to hang up, which they may never do.
+  class ActiveCalls {
+   public:
+    void Add(int delta);
+    int count() const;
+    // True once no call is in flight; false after `timeout`.
+    bool WaitIdle(absl::Duration timeout);
+
+   private:
+    mutable absl::Mutex mutex_;
+    int count_ ABSL_GUARDED_BY(mutex_) = 0;
+  };
+
   Server(UniqueFd listener, bool owns_path, std::string description,
          std::string socket_path, Authorizer* authorizer);
   void AcceptLoop();
+
+  ActiveCalls active_calls_;
 
   UniqueFd listener_;
   const bool owns_path_;

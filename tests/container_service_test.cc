@@ -715,9 +715,13 @@ TEST_F(ContainerServiceTest, WatchWithIncludeExistingReplaysThemFirst) {
   ASSERT_TRUE(exited.has_value());
 
   EventStream events(stub(), /*include_existing=*/true);
-  ASSERT_NO_FATAL_FAILURE(ExpectEvent(events.Next(), v1::Event::TYPE_REGISTERED,
-                                      "alpha-exited", exited_pid));
   std::optional<v1::Event> event = events.Next();
+  ASSERT_NO_FATAL_FAILURE(ExpectEvent(event, v1::Event::TYPE_REGISTERED,
+                                      "alpha-exited", exited_pid));
+  // The replayed registration shows the container as it was then.
+  EXPECT_EQ(event->container().state(), v1::Container::STATE_RUNNING);
+  EXPECT_FALSE(event->container().has_exited_at());
+  event = events.Next();
   ASSERT_NO_FATAL_FAILURE(
       ExpectEvent(event, v1::Event::TYPE_EXITED, "alpha-exited", exited_pid));
   EXPECT_EQ(event->container().DebugString(), exited->DebugString());
