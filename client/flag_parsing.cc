@@ -1,4 +1,4 @@
-#include "client/exec_flags.h"
+#include "client/flag_parsing.h"
 
 #include <cstdlib>
 #include <vector>
@@ -12,35 +12,61 @@ namespace {
 
 constexpr uint64_t kMaxId = 4294967294;
 
-// Digits only: strtoul and absl::SimpleAtoi would accept a sign or
-// surrounding space, and wrap "-1" to the largest id.
 absl::StatusOr<uint32_t> ParseId(absl::string_view text, absl::string_view what,
                                  absl::string_view spec) {
-  absl::string_view problem;
-  uint64_t value = 0;
-  if (text.empty()) {
-    problem = "is empty";
+  absl::StatusOr<uint64_t> id =
+      ParseDecimal(absl::StrCat("--user \"", spec, "\": ", what), text, kMaxId);
+  if (!id.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(id.status().message(), " (want UID[:GID])"));
   }
+  return static_cast<uint32_t>(*id);
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> ParseDecimal(absl::string_view flag,
+                                      absl::string_view text, uint64_t max) {
+  std::string problem;
+  uint64_t value = 0;
   for (char c : text) {
     if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) {
       problem = "is not a decimal number";
       break;
     }
-    value = value * 10 + static_cast<uint64_t>(c - '0');
-    if (value > kMaxId) {
-      problem = "is larger than 4294967294";
+    uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (digit > max || value > (max - digit) / 10) {
+      problem = absl::StrCat("is larger than ", max);
       break;
     }
+    value = value * 10 + digit;
+  }
+  if (text.empty()) {
+    problem = "is empty";
   }
 
   if (!problem.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--user \"", spec, "\": ", what, " ", problem, " (want UID[:GID])"));
+    return absl::InvalidArgumentError(absl::StrCat(flag, " ", problem));
   }
-  return static_cast<uint32_t>(value);
+  return value;
 }
 
-}  // namespace
+absl::StatusOr<int32_t> ParsePid(absl::string_view text) {
+  absl::StatusOr<uint64_t> pid =
+      ParseDecimal(absl::StrCat("--pid \"", text, "\""), text, INT32_MAX);
+  if (pid.ok() && *pid == 0) {
+    return absl::InvalidArgumentError("--pid \"0\" is not a process id");
+  }
+  if (!pid.ok()) {
+    return pid.status();
+  }
+  return static_cast<int32_t>(*pid);
+}
+
+absl::StatusOr<uint64_t> ParseStartTime(absl::string_view text) {
+  return ParseDecimal(absl::StrCat("--start-time \"", text, "\""), text,
+                      UINT64_MAX);
+}
 
 absl::StatusOr<UserSpec> ParseUserSpec(absl::string_view spec) {
   std::vector<absl::string_view> parts =

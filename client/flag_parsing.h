@@ -1,8 +1,12 @@
-// Parsing of `attachctl exec` flags whose syntax the client owns: --user and
-// --env.  Pure functions; any thread.
+// Parsing of the attachctl flags whose syntax the client owns: numbers,
+// --user and --env.  Pure functions; any thread.
+//
+// Numbers are parsed here rather than by CLI11, which accepts " 5" and
+// "0x10", wraps "-1" to the largest value of an unsigned type and
+// saturates on overflow.
 
-#ifndef ATTACHD_CLIENT_EXEC_FLAGS_H_
-#define ATTACHD_CLIENT_EXEC_FLAGS_H_
+#ifndef ATTACHD_CLIENT_FLAG_PARSING_H_
+#define ATTACHD_CLIENT_FLAG_PARSING_H_
 
 #include <cstdint>
 #include <functional>
@@ -13,6 +17,19 @@
 #include "absl/strings/string_view.h"
 
 namespace attachd::client {
+
+// Parses a decimal number from 0 to `max`: ASCII digits only, no sign, no
+// space, no base prefix.  INVALID_ARGUMENT otherwise, with a message that
+// starts with `flag` and the text ("--pid \"x\": not a decimal number").
+absl::StatusOr<uint64_t> ParseDecimal(absl::string_view flag,
+                                      absl::string_view text, uint64_t max);
+
+// --pid: a process id, 1 to 2147483647.  INVALID_ARGUMENT otherwise.
+absl::StatusOr<int32_t> ParsePid(absl::string_view text);
+
+// --start-time: clock ticks after boot, 0 to 2^64-1.  INVALID_ARGUMENT
+// otherwise.
+absl::StatusOr<uint64_t> ParseStartTime(absl::string_view text);
 
 // Numeric credentials inside the container's user namespace.
 struct UserSpec {
@@ -54,4 +71,4 @@ std::optional<std::string> LookupProcessEnvironment(const std::string& name);
 
 }  // namespace attachd::client
 
-#endif  // ATTACHD_CLIENT_EXEC_FLAGS_H_
+#endif  // ATTACHD_CLIENT_FLAG_PARSING_H_

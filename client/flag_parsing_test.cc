@@ -1,4 +1,4 @@
-#include "client/exec_flags.h"
+#include "client/flag_parsing.h"
 
 #include <map>
 #include <string>
@@ -71,6 +71,74 @@ TEST(ParseUserSpec, RejectsAnythingElseWithAMessage) {
     EXPECT_EQ(user.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_EQ(user.status().message(), c.message);
   }
+}
+
+TEST(ParseDecimal, AcceptsPlainDecimalsUpToTheMaximum) {
+  struct Case {
+    std::string text;
+    uint64_t max;
+    uint64_t value;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"0", 0, 0},
+           {"5", 5, 5},
+           {"0042", 100, 42},
+           {"18446744073709551615", UINT64_MAX, UINT64_MAX},
+           {"2147483647", INT32_MAX, INT32_MAX},
+       }) {
+    SCOPED_TRACE(c.text);
+    absl::StatusOr<uint64_t> value = ParseDecimal("--n", c.text, c.max);
+
+    ASSERT_TRUE(value.ok()) << value.status();
+    EXPECT_EQ(*value, c.value);
+  }
+}
+
+TEST(ParseDecimal, RejectsWhatCli11WouldBend) {
+  struct Case {
+    std::string text;
+    uint64_t max;
+    std::string message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"", 9, "--n is empty"},
+           {"-1", UINT64_MAX, "--n is not a decimal number"},
+           {"+1", 9, "--n is not a decimal number"},
+           {" 5", 9, "--n is not a decimal number"},
+           {"5 ", 9, "--n is not a decimal number"},
+           {"0x10", 99, "--n is not a decimal number"},
+           {"1e3", 9999, "--n is not a decimal number"},
+           {"6", 5, "--n is larger than 5"},
+           {"18446744073709551616", UINT64_MAX,
+            "--n is larger than 18446744073709551615"},
+           {"99999999999999999999999", UINT64_MAX,
+            "--n is larger than 18446744073709551615"},
+       }) {
+    SCOPED_TRACE(c.text);
+    absl::StatusOr<uint64_t> value = ParseDecimal("--n", c.text, c.max);
+
+    ASSERT_FALSE(value.ok());
+    EXPECT_EQ(value.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(value.status().message(), c.message);
+  }
+}
+
+TEST(ParsePid, AcceptsOneToInt32Max) {
+  EXPECT_EQ(*ParsePid("1"), 1);
+  EXPECT_EQ(*ParsePid("2147483647"), 2147483647);
+  EXPECT_EQ(ParsePid("0").status().message(),
+            "--pid \"0\" is not a process id");
+  EXPECT_EQ(ParsePid("2147483648").status().message(),
+            "--pid \"2147483648\" is larger than 2147483647");
+  EXPECT_EQ(ParsePid("-1").status().message(),
+            "--pid \"-1\" is not a decimal number");
+}
+
+TEST(ParseStartTime, AcceptsTheWholeUint64Range) {
+  EXPECT_EQ(*ParseStartTime("0"), 0u);
+  EXPECT_EQ(*ParseStartTime("18446744073709551615"), UINT64_MAX);
+  EXPECT_EQ(ParseStartTime("-1").status().message(),
+            "--start-time \"-1\" is not a decimal number");
 }
 
 std::optional<std::string> FakeEnvironment(const std::string& name) {
