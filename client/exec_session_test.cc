@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "attachd/v1/attachd.grpc.pb.h"
 #include "client/exit_code.h"
+#include "client/fake_services.h"
 #include "client/scoped_fd.h"
 #include "client/test_support.h"
 #include "gtest/gtest.h"
@@ -25,23 +26,6 @@ using ::attachd::v1::ExecRequest;
 using ::attachd::v1::ExecResponse;
 using ::attachd::v1::ExecService;
 using ::attachd::v1::ExecStart;
-
-// A fake ExecService whose every call runs `script`.
-class ScriptedExecService final : public ExecService::Service {
- public:
-  using Script =
-      std::function<grpc::Status(grpc::ServerContext*, ExecServerStream*)>;
-
-  explicit ScriptedExecService(Script script) : script_(std::move(script)) {}
-
-  grpc::Status Exec(grpc::ServerContext* context,
-                    ExecServerStream* stream) override {
-    return script_(context, stream);
-  }
-
- private:
-  Script script_;
-};
 
 ExecResponse Stdout(const std::string& bytes) {
   ExecResponse response;

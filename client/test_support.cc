@@ -6,13 +6,9 @@
 
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
-#include <mutex>
-#include <thread>
 
-#include "absl/strings/str_cat.h"
 #include "client/fd_io.h"
 #include "gtest/gtest.h"
 
@@ -81,36 +77,6 @@ std::string PatternBytes(size_t size) {
     bytes[i] = static_cast<char>(i < 256 ? i : state & 0xff);
   }
   return bytes;
-}
-
-bool WaitForHalfClose(grpc::ServerContext* context, ExecServerStream* stream,
-                      absl::Duration limit,
-                      std::vector<attachd::v1::ExecRequest>* read) {
-  std::mutex mutex;
-  std::condition_variable done_changed;
-  bool done = false;
-  std::thread watchdog([&] {
-    std::unique_lock<std::mutex> lock(mutex);
-    if (!done_changed.wait_for(lock, absl::ToChronoMilliseconds(limit),
-                               [&] { return done; })) {
-      context->TryCancel();
-    }
-  });
-
-  attachd::v1::ExecRequest request;
-  while (stream->Read(&request)) {
-    if (read != nullptr) {
-      read->push_back(request);
-    }
-  }
-
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    done = true;
-  }
-  done_changed.notify_one();
-  watchdog.join();
-  return !context->IsCancelled();
 }
 
 }  // namespace attachd::client

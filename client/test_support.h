@@ -9,8 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/time/time.h"
-#include "attachd/v1/attachd.grpc.pb.h"
 #include "client/scoped_fd.h"
 #include "grpcpp/grpcpp.h"
 
@@ -48,17 +46,6 @@ std::string FileContents(int fd);
 
 // `size` bytes of a fixed pseudo-random pattern, every byte value included.
 std::string PatternBytes(size_t size);
-
-using ExecServerStream = grpc::ServerReaderWriter<attachd::v1::ExecResponse,
-                                                  attachd::v1::ExecRequest>;
-
-// For fake Exec handlers: reads until the client half-closes (Read()
-// returns false) and returns true; or, like attachd, cancels the call if
-// that takes longer than `limit` and returns false.  Messages read on the
-// way are appended to `read` unless it is null.
-bool WaitForHalfClose(grpc::ServerContext* context, ExecServerStream* stream,
-                      absl::Duration limit,
-                      std::vector<attachd::v1::ExecRequest>* read);
 
 }  // namespace attachd::client
 
