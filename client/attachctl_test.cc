@@ -103,7 +103,7 @@ void ReadUntil(int pipe_fd, const std::string& text) {
 
 ExecResponse Stdout(const std::string& bytes) {
   ExecResponse response;
-  response.set_stdout(bytes);
+  response.set_stdout_data(bytes);
   return response;
 }
 
@@ -199,22 +199,22 @@ TEST(Attachctl, ExecPassesTheCommandLineOnByteForByte) {
   EXPECT_EQ(start.uid(), 1000u);
   EXPECT_EQ(start.gid(), 100u);
   EXPECT_TRUE(start.inherit_env());
-  EXPECT_FALSE(start.stdin());
+  EXPECT_FALSE(start.attach_stdin());
 }
 
 TEST(Attachctl, ExecInteractiveForwardsStdin) {
-  ScriptedExecService service(
-      [&](grpc::ServerContext* context, ExecServerStream* stream) {
-        std::vector<ExecRequest> requests;
-        WaitForHalfClose(context, stream, kHalfCloseLimit, &requests);
-        std::string input;
-        for (const ExecRequest& request : requests) {
-          input += request.stdin();
-        }
-        stream->Write(Stdout(input));
-        stream->Write(ExitCode(requests.front().start().stdin() ? 0 : 1));
-        return grpc::Status::OK;
-      });
+  ScriptedExecService service([&](grpc::ServerContext* context,
+                                  ExecServerStream* stream) {
+    std::vector<ExecRequest> requests;
+    WaitForHalfClose(context, stream, kHalfCloseLimit, &requests);
+    std::string input;
+    for (const ExecRequest& request : requests) {
+      input += request.stdin_data();
+    }
+    stream->Write(Stdout(input));
+    stream->Write(ExitCode(requests.front().start().attach_stdin() ? 0 : 1));
+    return grpc::Status::OK;
+  });
   TestServer server({&service});
   std::string input = PatternBytes(100 * 1024);
 

@@ -81,7 +81,7 @@ absl::StatusOr<ExecStart> BuildExecStart(const ExecArgs& args,
     start.add_argv(argument);
   }
   start.set_inherit_env(args.inherit_env);
-  start.set_stdin(args.interactive);
+  start.set_attach_stdin(args.interactive);
   if (args.cwd.has_value()) {
     start.set_cwd(*args.cwd);
   }

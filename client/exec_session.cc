@@ -37,7 +37,7 @@ ExecResult ExecSession::Run(const ExecStart& start) {
   ExecRequest request;
   *request.mutable_start() = start;
   bool start_sent = stream_->Write(request);
-  if (start_sent && start.stdin()) {
+  if (start_sent && start.attach_stdin()) {
     stdin_thread_ = std::thread(&ExecSession::ForwardStdin, this);
   } else {
     stream_->WritesDone();
@@ -62,11 +62,11 @@ std::optional<ExitStatus> ExecSession::ReadUntilExit(bool* daemon_answered) {
       case ExecResponse::kStarted:
         ReportStarted(response.started());
         break;
-      case ExecResponse::kStdout:
-        WriteOutput(io_.stdout_fd, response.stdout(), &stdout_open_);
+      case ExecResponse::kStdoutData:
+        WriteOutput(io_.stdout_fd, response.stdout_data(), &stdout_open_);
         break;
-      case ExecResponse::kStderr:
-        WriteOutput(io_.stderr_fd, response.stderr(), &stderr_open_);
+      case ExecResponse::kStderrData:
+        WriteOutput(io_.stderr_fd, response.stderr_data(), &stderr_open_);
         break;
       case ExecResponse::kExit:
         return response.exit();
@@ -124,7 +124,7 @@ void ExecSession::ForwardStdin() {
       half_closed_ = true;
       return;
     }
-    request.set_stdin(chunk);
+    request.set_stdin_data(chunk);
     if (!stream_->Write(request)) {
       return;  // The call is over; Read() on the calling thread sees why.
     }

@@ -1,9 +1,10 @@
 // ExecSession: one ExecService.Exec call, as `attachctl exec` runs it.
 //
 // Run() sends the ExecStart and then:
-//   - with start.stdin(), forwards `stdin_fd` from a thread of its own as
+//   - with start.attach_stdin(), forwards `stdin_fd` from a thread of its own
+//   as
 //     `stdin` messages of at most kStdinChunkSize bytes; at end of file it
-//     sends `stdin_close` and half-closes.  Without start.stdin() it
+//     sends `stdin_close` and half-closes.  Without start.attach_stdin() it
 //     half-closes right after the ExecStart.
 //   - writes the bytes of `stdout` and `stderr` messages, fully and in the
 //     order they arrive, to `stdout_fd` and `stderr_fd`.

@@ -29,13 +29,13 @@ using ::attachd::v1::ExecStart;
 
 ExecResponse Stdout(const std::string& bytes) {
   ExecResponse response;
-  response.set_stdout(bytes);
+  response.set_stdout_data(bytes);
   return response;
 }
 
 ExecResponse Stderr(const std::string& bytes) {
   ExecResponse response;
-  response.set_stderr(bytes);
+  response.set_stderr_data(bytes);
   return response;
 }
 
@@ -183,9 +183,9 @@ grpc::Status EchoStdin(grpc::ServerContext* context, ExecServerStream* stream,
     if (request.has_stdin_close()) {
       ++record->stdin_closes;
     } else {
-      record->bytes += request.stdin();
+      record->bytes += request.stdin_data();
       record->largest_chunk =
-          std::max(record->largest_chunk, request.stdin().size());
+          std::max(record->largest_chunk, request.stdin_data().size());
     }
   }
   record->half_closed = !context->IsCancelled();
@@ -199,7 +199,7 @@ TEST_F(ExecSessionTest, ForwardsStdinInChunksThenClosesAndHalfCloses) {
   stdin_ = MemfdWithContents(input);
   io_.stdin_fd = stdin_.Get();
   ExecStart start = StartIn("web");
-  start.set_stdin(true);
+  start.set_attach_stdin(true);
 
   StdinRecord record;
   ExecResult result = RunAgainst(
@@ -236,7 +236,7 @@ TEST_F(ExecSessionTest, HalfClosesAfterExitWhileStdinStaysOpenAndSilent) {
   ScopedFd write_end(pipe_fds[1]);  // Held open: stdin never ends.
   io_.stdin_fd = read_end.Get();
   ExecStart start = StartIn("web");
-  start.set_stdin(true);
+  start.set_attach_stdin(true);
 
   bool half_closed = false;
   ExecResult result = RunAgainst(
@@ -255,7 +255,7 @@ TEST_F(ExecSessionTest, HalfClosesAfterExitWhileStdinNeverEnds) {
   ASSERT_TRUE(zero.valid());
   io_.stdin_fd = zero.Get();
   ExecStart start = StartIn("web");
-  start.set_stdin(true);
+  start.set_attach_stdin(true);
 
   bool half_closed = false;
   ExecResult result = RunAgainst(
@@ -356,7 +356,7 @@ TEST_F(ExecSessionTest, CancelEndsTheCallOnTheServer) {
   io_.stdin_fd = read_end.Get();
   ExecSession session(stub.get(), io_);
   ExecStart start = StartIn("web");
-  start.set_stdin(true);
+  start.set_attach_stdin(true);
 
   std::future<ExecResult> result =
       std::async(std::launch::async, [&] { return session.Run(start); });

@@ -124,21 +124,18 @@ absl::Status DescribeStartFailure(const absl::Status& status,
   absl::Status described;
   switch (failure->step) {
     case WorkerStep::kExec:
-      described = absl::Status(status.code(),
-                               absl::StrCat("exec \"", program, "\" in ",
-                                            start.container(), ": ", reason));
+      described = absl::Status(
+          status.code(), absl::StrCat("exec \"", program, "\": ", reason));
       break;
     case WorkerStep::kCwd:
-      described =
-          absl::Status(status.code(),
-                       absl::StrCat("chdir \"", absl::CHexEscape(spec.cwd),
-                                    "\" in ", start.container(), ": ", reason));
+      described = absl::Status(
+          status.code(),
+          absl::StrCat("chdir \"", absl::CHexEscape(spec.cwd), "\": ", reason));
       break;
     case WorkerStep::kCredentials:
       // EINVAL here means the id has no mapping in the user namespace.
       described = absl::InvalidArgumentError(
-          absl::StrCat("set uid ", spec.uid, " gid ", spec.gid, " in ",
-                       start.container(), ": ", reason,
+          absl::StrCat("set uid ", spec.uid, " gid ", spec.gid, ": ", reason,
                        failure->errno_value == EINVAL
                            ? " (not mapped in the container's user namespace?)"
                            : ""));
@@ -299,7 +296,7 @@ absl::Status ExecSession::Start(const v1::ExecStart& start,
 
   // Without -i the command's stdin is a pipe whose writer is already
   // closed: it reads end of file at once, and no host file is opened.
-  stdin_attached_ = start.stdin();
+  stdin_attached_ = start.attach_stdin();
   if (stdin_attached_) {
     stdin_ = std::move(in.write);
     fcntl(stdin_.get(), F_SETFL, O_NONBLOCK);
@@ -381,9 +378,9 @@ absl::Status ExecSession::ForwardChunk(Output& output) {
 
   v1::ExecResponse response;
   if (output.is_stderr) {
-    *response.mutable_stderr() = std::move(chunk);
+    *response.mutable_stderr_data() = std::move(chunk);
   } else {
-    *response.mutable_stdout() = std::move(chunk);
+    *response.mutable_stdout_data() = std::move(chunk);
   }
   if (!stream_->Write(response)) {
     return absl::CancelledError("client went away");
@@ -476,11 +473,12 @@ void ExecSession::ReadClient() {
     }
     if (!stdin_attached_ || stdin_closed) {
       FailFromReader(absl::InvalidArgumentError(
-          stdin_attached_ ? "stdin bytes after stdin_close"
-                          : "stdin bytes, but ExecStart.stdin is not set"));
+          stdin_attached_
+              ? "stdin bytes after stdin_close"
+              : "stdin bytes, but ExecStart.attach_stdin is not set"));
       break;
     }
-    if (stdin_.valid() && !WriteStdin(request.stdin())) {
+    if (stdin_.valid() && !WriteStdin(request.stdin_data())) {
       stdin_.reset();
     }
   }

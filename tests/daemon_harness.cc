@@ -205,19 +205,19 @@ ExecResult RunExec(v1::ExecService::Stub& stub, const ExecCall& call) {
     constexpr size_t kChunk = 64 * 1024;
     while (call.endless_stdin && !exit_seen.load()) {
       v1::ExecRequest request;
-      request.set_stdin(std::string(4096, 'y'));
+      request.set_stdin_data(std::string(4096, 'y'));
       if (!stream->Write(request)) {
         break;
       }
     }
     for (size_t at = 0; at < call.stdin_bytes.size(); at += kChunk) {
       v1::ExecRequest request;
-      request.set_stdin(call.stdin_bytes.substr(at, kChunk));
+      request.set_stdin_data(call.stdin_bytes.substr(at, kChunk));
       if (!stream->Write(request)) {
         break;
       }
     }
-    if (call.start.stdin() && !call.endless_stdin) {
+    if (call.start.attach_stdin() && !call.endless_stdin) {
       v1::ExecRequest close;
       close.mutable_stdin_close();
       stream->Write(close);
@@ -234,10 +234,10 @@ ExecResult RunExec(v1::ExecService::Stub& stub, const ExecCall& call) {
     } else if (response.has_exit()) {
       result.exit = response.exit();
       exit_seen.store(true);
-    } else if (response.message_case() == v1::ExecResponse::kStdout) {
-      result.stdout_bytes += response.stdout();
+    } else if (response.message_case() == v1::ExecResponse::kStdoutData) {
+      result.stdout_bytes += response.stdout_data();
     } else {
-      result.stderr_bytes += response.stderr();
+      result.stderr_bytes += response.stderr_data();
     }
   }
   writer.join();

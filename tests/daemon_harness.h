@@ -79,7 +79,7 @@ struct ExecResult {
 struct ExecCall {
   v1::ExecStart start;
   // Sent as stdin in 64 KiB messages, then stdin_close; requires
-  // start.stdin().
+  // start.attach_stdin().
   std::string stdin_bytes;
   // Instead: send "y\n" lines as stdin until `exit` arrives, then
   // half-close (a client whose stdin never ends).

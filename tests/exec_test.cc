@@ -392,7 +392,7 @@ TEST_F(ExecTest, StdinRoundTripsExactly) {
     input.push_back(static_cast<char>((i * 7919u) >> 3));
   }
   v1::ExecStart start = MakeStart("stdin", {"cat"});
-  start.set_stdin(true);
+  start.set_attach_stdin(true);
   ExecResult result = RunExec(daemon_->exec(), {start, input});
   ExpectExitCode(result, 0);
   EXPECT_TRUE(result.stdout_bytes == input)
@@ -408,7 +408,7 @@ TEST_F(ExecTest, StdinRoundTripsExactly) {
 TEST_F(ExecTest, CommandThatExitsEndsTheCallDespiteEndlessStdin) {
   TestContainer container = StartAndRegister("endless");
   v1::ExecStart start = MakeStart("endless", {"head", "-c", "5"});
-  start.set_stdin(true);
+  start.set_attach_stdin(true);
   ExecCall call{start};
   call.endless_stdin = true;
   call.deadline = absl::Seconds(20);

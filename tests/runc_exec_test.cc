@@ -162,7 +162,7 @@ TEST_F(RuncExecTest, StdinRoundTripsThroughCat) {
   }
   ExecCall call;
   call.start = MakeStart(kName, {"cat"});
-  call.start.set_stdin(true);
+  call.start.set_attach_stdin(true);
   call.stdin_bytes = input;
   ExecResult result = RunExec(daemon_->exec(), call);
   ExpectExitCode(result, 0);
