@@ -16,8 +16,8 @@
 #include "absl/time/time.h"
 #include "attachd/v1/attachd.grpc.pb.h"
 #include "client/fake_services.h"
-#include "client/scoped_fd.h"
 #include "client/test_support.h"
+#include "common/unique_fd.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -81,13 +81,13 @@ int Wait(pid_t pid) {
 Outcome RunAttachctl(const std::vector<std::string>& args,
                      const std::vector<std::string>& env = {},
                      const std::string& input = "") {
-  ScopedFd in = MemfdWithContents(input);
-  ScopedFd out = MemfdWithContents("");
-  ScopedFd err = MemfdWithContents("");
+  common::UniqueFd in = MemfdWithContents(input);
+  common::UniqueFd out = MemfdWithContents("");
+  common::UniqueFd err = MemfdWithContents("");
 
-  pid_t pid = Spawn(args, env, in.Get(), out.Get(), err.Get());
+  pid_t pid = Spawn(args, env, in.get(), out.get(), err.get());
   int exit_code = Wait(pid);
-  return {exit_code, FileContents(out.Get()), FileContents(err.Get())};
+  return {exit_code, FileContents(out.get()), FileContents(err.get())};
 }
 
 // Reads `pipe_fd` until `text` has arrived.
@@ -304,20 +304,20 @@ TEST(Attachctl, ExecCancelsTheCallWhenInterrupted) {
     TestServer server({&service});
     int pipe_fds[2];
     ASSERT_EQ(pipe2(pipe_fds, O_CLOEXEC), 0);
-    ScopedFd read_end(pipe_fds[0]);
-    ScopedFd write_end(pipe_fds[1]);
-    ScopedFd in = MemfdWithContents("");
-    ScopedFd err = MemfdWithContents("");
+    common::UniqueFd read_end(pipe_fds[0]);
+    common::UniqueFd write_end(pipe_fds[1]);
+    common::UniqueFd in = MemfdWithContents("");
+    common::UniqueFd err = MemfdWithContents("");
 
     pid_t pid = Spawn({"--socket", server.socket_path(), "exec", "-i", "web",
                        "--", "sleep", "infinity"},
-                      {}, in.Get(), write_end.Get(), err.Get());
-    ReadUntil(read_end.Get(), "ready\n");
+                      {}, in.get(), write_end.get(), err.get());
+    ReadUntil(read_end.get(), "ready\n");
     ASSERT_EQ(kill(pid, signal), 0);
 
     EXPECT_EQ(Wait(pid), 128 + signal);
     EXPECT_TRUE(cancelled.get_future().get());
-    EXPECT_EQ(FileContents(err.Get()), "");
+    EXPECT_EQ(FileContents(err.get()), "");
   }
 }
 
@@ -351,19 +351,19 @@ TEST(Attachctl, EventsEndsCleanlyOnSigint) {
   TestServer server({&service});
   int pipe_fds[2];
   ASSERT_EQ(pipe2(pipe_fds, O_CLOEXEC), 0);
-  ScopedFd read_end(pipe_fds[0]);
-  ScopedFd write_end(pipe_fds[1]);
-  ScopedFd in = MemfdWithContents("");
-  ScopedFd err = MemfdWithContents("");
+  common::UniqueFd read_end(pipe_fds[0]);
+  common::UniqueFd write_end(pipe_fds[1]);
+  common::UniqueFd in = MemfdWithContents("");
+  common::UniqueFd err = MemfdWithContents("");
 
-  pid_t pid = Spawn({"events", "--socket", server.socket_path()}, {}, in.Get(),
-                    write_end.Get(), err.Get());
-  ReadUntil(read_end.Get(),
+  pid_t pid = Spawn({"events", "--socket", server.socket_path()}, {}, in.get(),
+                    write_end.get(), err.get());
+  ReadUntil(read_end.get(),
             "1970-01-01T00:00:00.000000Z registered web pid=42\n");
   ASSERT_EQ(kill(pid, SIGINT), 0);
 
   EXPECT_EQ(Wait(pid), 0);
-  EXPECT_EQ(FileContents(err.Get()), "");
+  EXPECT_EQ(FileContents(err.get()), "");
   EXPECT_TRUE(service.watch_cancelled().WaitForNotificationWithTimeout(
       absl::Seconds(5)));
 }

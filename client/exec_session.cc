@@ -26,7 +26,7 @@ ExecSession::ExecSession(attachd::v1::ExecService::StubInterface* stub,
 
 ExecResult ExecSession::Run(const ExecStart& start) {
   ExecResult result;
-  wake_fd_.Reset(eventfd(0, EFD_CLOEXEC));
+  wake_fd_.reset(eventfd(0, EFD_CLOEXEC));
   if (!wake_fd_.valid()) {
     result.status = grpc::Status(grpc::StatusCode::INTERNAL,
                                  absl::StrCat("eventfd: ", strerror(errno)));
@@ -136,7 +136,7 @@ void ExecSession::ForwardStdin() {
 ExecSession::StdinEvent ExecSession::ReadStdin(std::string* chunk) {
   while (true) {
     struct pollfd fds[2] = {
-        {.fd = wake_fd_.Get(), .events = POLLIN, .revents = 0},
+        {.fd = wake_fd_.get(), .events = POLLIN, .revents = 0},
         {.fd = io_.stdin_fd, .events = POLLIN, .revents = 0}};
     if (poll(fds, 2, -1) < 0) {
       if (errno == EINTR) {
@@ -173,7 +173,7 @@ ExecSession::StdinEvent ExecSession::ReadStdin(std::string* chunk) {
 void ExecSession::StopStdinAndHalfClose() {
   if (stdin_thread_.joinable()) {
     uint64_t one = 1;
-    while (write(wake_fd_.Get(), &one, sizeof(one)) < 0 && errno == EINTR) {
+    while (write(wake_fd_.get(), &one, sizeof(one)) < 0 && errno == EINTR) {
     }
     stdin_thread_.join();
   }

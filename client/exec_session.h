@@ -36,7 +36,7 @@
 
 #include "attachd/v1/attachd.grpc.pb.h"
 #include "client/exit_code.h"
-#include "client/scoped_fd.h"
+#include "common/unique_fd.h"
 #include "grpcpp/grpcpp.h"
 
 namespace attachd::client {
@@ -87,7 +87,7 @@ class ExecSession {
       stream_;
 
   // Wakes the stdin thread from poll(2) when `exit` arrives.
-  ScopedFd wake_fd_;
+  common::UniqueFd wake_fd_;
   std::thread stdin_thread_;
   // Whether WritesDone() ran; written by the stdin thread before it ends,
   // read by the calling thread after joining it.

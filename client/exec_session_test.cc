@@ -14,8 +14,8 @@
 #include "attachd/v1/attachd.grpc.pb.h"
 #include "client/exit_code.h"
 #include "client/fake_services.h"
-#include "client/scoped_fd.h"
 #include "client/test_support.h"
+#include "common/unique_fd.h"
 #include "gtest/gtest.h"
 
 namespace attachd::client {
@@ -73,12 +73,12 @@ class ExecSessionTest : public ::testing::Test {
     return session.Run(start);
   }
 
-  ScopedFd stdin_ = MemfdWithContents("");
-  ScopedFd stdout_ = MemfdWithContents("");
-  ScopedFd stderr_ = MemfdWithContents("");
-  ExecIo io_ = {.stdin_fd = stdin_.Get(),
-                .stdout_fd = stdout_.Get(),
-                .stderr_fd = stderr_.Get(),
+  common::UniqueFd stdin_ = MemfdWithContents("");
+  common::UniqueFd stdout_ = MemfdWithContents("");
+  common::UniqueFd stderr_ = MemfdWithContents("");
+  ExecIo io_ = {.stdin_fd = stdin_.get(),
+                .stdout_fd = stdout_.get(),
+                .stderr_fd = stderr_.get(),
                 .verbose = false};
 };
 
@@ -132,8 +132,8 @@ TEST_F(ExecSessionTest, DeliversEachStreamExactlyToItsFd) {
       },
       StartIn("web"));
 
-  EXPECT_EQ(FileContents(stdout_.Get()), "out\n" + binary);
-  EXPECT_EQ(FileContents(stderr_.Get()), "err\n" + std::string("\0\xff", 2));
+  EXPECT_EQ(FileContents(stdout_.get()), "out\n" + binary);
+  EXPECT_EQ(FileContents(stderr_.get()), "err\n" + std::string("\0\xff", 2));
   EXPECT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(ExitCodeFor(result), 3);
 }
@@ -158,7 +158,7 @@ TEST_F(ExecSessionTest, KeepsTheOrderAcrossStdoutAndStderr) {
   for (int i = 0; i < 100; ++i) {
     expected += std::to_string(i) + "\n";
   }
-  EXPECT_EQ(FileContents(stdout_.Get()), expected);
+  EXPECT_EQ(FileContents(stdout_.get()), expected);
   EXPECT_EQ(ExitCodeFor(result), 0);
 }
 
@@ -197,7 +197,7 @@ grpc::Status EchoStdin(grpc::ServerContext* context, ExecServerStream* stream,
 TEST_F(ExecSessionTest, ForwardsStdinInChunksThenClosesAndHalfCloses) {
   std::string input = PatternBytes(200 * 1024 + 17);
   stdin_ = MemfdWithContents(input);
-  io_.stdin_fd = stdin_.Get();
+  io_.stdin_fd = stdin_.get();
   ExecStart start = StartIn("web");
   start.set_attach_stdin(true);
 
@@ -213,7 +213,7 @@ TEST_F(ExecSessionTest, ForwardsStdinInChunksThenClosesAndHalfCloses) {
   EXPECT_EQ(record.stdin_closes, 1);
   EXPECT_FALSE(record.anything_after_close);
   EXPECT_TRUE(record.half_closed);
-  EXPECT_EQ(FileContents(stdout_.Get()), input);
+  EXPECT_EQ(FileContents(stdout_.get()), input);
   EXPECT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(ExitCodeFor(result), 0);
 }
@@ -232,9 +232,9 @@ grpc::Status ExitAtOnce(grpc::ServerContext* context, ExecServerStream* stream,
 TEST_F(ExecSessionTest, HalfClosesAfterExitWhileStdinStaysOpenAndSilent) {
   int pipe_fds[2];
   ASSERT_EQ(pipe2(pipe_fds, O_CLOEXEC), 0);
-  ScopedFd read_end(pipe_fds[0]);
-  ScopedFd write_end(pipe_fds[1]);  // Held open: stdin never ends.
-  io_.stdin_fd = read_end.Get();
+  common::UniqueFd read_end(pipe_fds[0]);
+  common::UniqueFd write_end(pipe_fds[1]);  // Held open: stdin never ends.
+  io_.stdin_fd = read_end.get();
   ExecStart start = StartIn("web");
   start.set_attach_stdin(true);
 
@@ -251,9 +251,9 @@ TEST_F(ExecSessionTest, HalfClosesAfterExitWhileStdinStaysOpenAndSilent) {
 }
 
 TEST_F(ExecSessionTest, HalfClosesAfterExitWhileStdinNeverEnds) {
-  ScopedFd zero(open("/dev/zero", O_RDONLY | O_CLOEXEC));
+  common::UniqueFd zero(open("/dev/zero", O_RDONLY | O_CLOEXEC));
   ASSERT_TRUE(zero.valid());
-  io_.stdin_fd = zero.Get();
+  io_.stdin_fd = zero.get();
   ExecStart start = StartIn("web");
   start.set_attach_stdin(true);
 
@@ -351,9 +351,9 @@ TEST_F(ExecSessionTest, CancelEndsTheCallOnTheServer) {
   auto stub = ExecService::NewStub(server.Connect());
   int pipe_fds[2];
   ASSERT_EQ(pipe2(pipe_fds, O_CLOEXEC), 0);
-  ScopedFd read_end(pipe_fds[0]);
-  ScopedFd write_end(pipe_fds[1]);  // Held open: stdin never ends.
-  io_.stdin_fd = read_end.Get();
+  common::UniqueFd read_end(pipe_fds[0]);
+  common::UniqueFd write_end(pipe_fds[1]);  // Held open: stdin never ends.
+  io_.stdin_fd = read_end.get();
   ExecSession session(stub.get(), io_);
   ExecStart start = StartIn("web");
   start.set_attach_stdin(true);
@@ -372,8 +372,8 @@ TEST_F(ExecSessionTest, StopsWritingAStreamWhoseReaderWentAway) {
   int pipe_fds[2];
   ASSERT_EQ(pipe2(pipe_fds, O_CLOEXEC), 0);
   close(pipe_fds[0]);
-  ScopedFd broken_stdout(pipe_fds[1]);
-  io_.stdout_fd = broken_stdout.Get();
+  common::UniqueFd broken_stdout(pipe_fds[1]);
+  io_.stdout_fd = broken_stdout.get();
 
   ExecResult result = RunAgainst(
       [&](grpc::ServerContext* context, ExecServerStream* stream) {
@@ -388,7 +388,7 @@ TEST_F(ExecSessionTest, StopsWritingAStreamWhoseReaderWentAway) {
       },
       StartIn("web"));
 
-  EXPECT_EQ(FileContents(stderr_.Get()), "kept\n");
+  EXPECT_EQ(FileContents(stderr_.get()), "kept\n");
   EXPECT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(ExitCodeFor(result), 0);
 }

@@ -7,40 +7,40 @@
 #include <string>
 #include <thread>
 
-#include "client/scoped_fd.h"
 #include "client/test_support.h"
+#include "common/unique_fd.h"
 #include "gtest/gtest.h"
 
 namespace attachd::client {
 namespace {
 
 struct Pipe {
-  ScopedFd read_end;
-  ScopedFd write_end;
+  common::UniqueFd read_end;
+  common::UniqueFd write_end;
 };
 
 Pipe MakePipe() {
   int fds[2];
   EXPECT_EQ(pipe2(fds, O_CLOEXEC), 0);
-  return {ScopedFd(fds[0]), ScopedFd(fds[1])};
+  return {common::UniqueFd(fds[0]), common::UniqueFd(fds[1])};
 }
 
 TEST(WriteAll, WritesEverythingToAFullNonBlockingPipe) {
   Pipe pipe = MakePipe();
-  ASSERT_EQ(fcntl(pipe.write_end.Get(), F_SETFL, O_NONBLOCK), 0);
+  ASSERT_EQ(fcntl(pipe.write_end.get(), F_SETFL, O_NONBLOCK), 0);
   std::string data = PatternBytes(1024 * 1024 + 3);
 
   std::string received;
   std::thread reader([&] {
     char buffer[4096];
     ssize_t count;
-    while ((count = read(pipe.read_end.Get(), buffer, sizeof(buffer))) > 0) {
+    while ((count = read(pipe.read_end.get(), buffer, sizeof(buffer))) > 0) {
       received.append(buffer, static_cast<size_t>(count));
       usleep(10);
     }
   });
-  absl::Status status = WriteAll(pipe.write_end.Get(), data);
-  pipe.write_end.Reset();
+  absl::Status status = WriteAll(pipe.write_end.get(), data);
+  pipe.write_end.reset();
   reader.join();
 
   EXPECT_TRUE(status.ok()) << status;
@@ -50,24 +50,24 @@ TEST(WriteAll, WritesEverythingToAFullNonBlockingPipe) {
 TEST(WriteAll, ReportsAVanishedReaderAsFailedPrecondition) {
   signal(SIGPIPE, SIG_IGN);
   Pipe pipe = MakePipe();
-  pipe.read_end.Reset();
+  pipe.read_end.reset();
 
-  absl::Status status = WriteAll(pipe.write_end.Get(), "lost");
+  absl::Status status = WriteAll(pipe.write_end.get(), "lost");
 
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(
       status.message(),
-      "write(fd " + std::to_string(pipe.write_end.Get()) + "): Broken pipe");
+      "write(fd " + std::to_string(pipe.write_end.get()) + "): Broken pipe");
 }
 
 TEST(WriteAll, ReportsOtherErrorsAsInternal) {
   Pipe pipe = MakePipe();
 
-  absl::Status status = WriteAll(pipe.read_end.Get(), "wrong end");
+  absl::Status status = WriteAll(pipe.read_end.get(), "wrong end");
 
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
   EXPECT_EQ(status.message(), "write(fd " +
-                                  std::to_string(pipe.read_end.Get()) +
+                                  std::to_string(pipe.read_end.get()) +
                                   "): Bad file descriptor");
 }
 

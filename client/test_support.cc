@@ -48,11 +48,11 @@ std::shared_ptr<grpc::Channel> TestServer::Connect() const {
                              grpc::InsecureChannelCredentials());
 }
 
-ScopedFd MemfdWithContents(const std::string& contents) {
-  ScopedFd fd(memfd_create("attachctl-test", MFD_CLOEXEC));
+common::UniqueFd MemfdWithContents(const std::string& contents) {
+  common::UniqueFd fd(memfd_create("attachctl-test", MFD_CLOEXEC));
   EXPECT_TRUE(fd.valid()) << strerror(errno);
-  EXPECT_TRUE(WriteAll(fd.Get(), contents).ok());
-  EXPECT_EQ(lseek(fd.Get(), 0, SEEK_SET), 0);
+  EXPECT_TRUE(WriteAll(fd.get(), contents).ok());
+  EXPECT_EQ(lseek(fd.get(), 0, SEEK_SET), 0);
   return fd;
 }
 

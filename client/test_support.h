@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "client/scoped_fd.h"
+#include "common/unique_fd.h"
 #include "grpcpp/grpcpp.h"
 
 namespace attachd::client {
@@ -39,7 +39,7 @@ class TestServer {
 };
 
 // A fresh memfd (close-on-exec) holding `contents`, positioned at offset 0.
-ScopedFd MemfdWithContents(const std::string& contents);
+common::UniqueFd MemfdWithContents(const std::string& contents);
 
 // Everything in the file behind `fd`, read with pread(2) from offset 0.
 std::string FileContents(int fd);

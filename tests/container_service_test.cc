@@ -328,21 +328,9 @@ v1::Container ExpectedRecord(const std::string& name, pid_t pid,
   return expected;
 }
 
-// One daemon for the suite (stopping one takes its 5 s grace period while
-// a client is connected); each test starts with no container registered.
-class ContainerServiceTest : public ::testing::Test {
+// Each test starts with no container registered.
+class ContainerServiceTest : public SharedDaemonTest {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<DaemonProcess>> started =
-        DaemonProcess::Start();
-    ASSERT_TRUE(started.ok()) << started.status();
-    daemon_ = started->release();
-  }
-  static void TearDownTestSuite() {
-    delete daemon_;
-    daemon_ = nullptr;
-  }
-
   void SetUp() override {
     ASSERT_NE(daemon_, nullptr) << "the suite's daemon did not start";
     ASSERT_THAT(ListedNames(stub()), ::testing::IsEmpty());
@@ -368,11 +356,8 @@ class ContainerServiceTest : public ::testing::Test {
     return container;
   }
 
-  static DaemonProcess* daemon_;
   PausedChildren children_;
 };
-
-DaemonProcess* ContainerServiceTest::daemon_ = nullptr;
 
 TEST_F(ContainerServiceTest, RegisterReturnsTheRecordTheHostShows) {
   struct Case {

@@ -190,6 +190,20 @@ std::vector<pid_t> DaemonProcess::Children() const {
   return children;
 }
 
+DaemonProcess* SharedDaemonTest::daemon_ = nullptr;
+
+void SharedDaemonTest::SetUpTestSuite() {
+  absl::StatusOr<std::unique_ptr<DaemonProcess>> started =
+      DaemonProcess::Start();
+  ASSERT_TRUE(started.ok()) << started.status();
+  daemon_ = started->release();
+}
+
+void SharedDaemonTest::TearDownTestSuite() {
+  delete daemon_;
+  daemon_ = nullptr;
+}
+
 ExecResult RunExec(v1::ExecService::Stub& stub, const ExecCall& call) {
   ExecResult result;
   grpc::ClientContext context;

@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "attachd/v1/attachd.grpc.pb.h"
 #include "grpcpp/channel.h"
+#include "gtest/gtest.h"
 
 namespace attachd::testing {
 
@@ -63,6 +64,18 @@ class DaemonProcess {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::ContainerService::Stub> containers_;
   std::unique_ptr<v1::ExecService::Stub> exec_;
+};
+
+// A fixture whose tests share one daemon, started before the suite's first
+// test and stopped after its last (a daemon per test would cost a start
+// and a stop each).  Tests reach it through daemon_, which is null if it
+// did not start (SetUpTestSuite has then failed the suite).
+class SharedDaemonTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite();
+  static void TearDownTestSuite();
+
+  static DaemonProcess* daemon_;
 };
 
 // What a client of one Exec call saw.

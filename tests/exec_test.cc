@@ -40,19 +40,8 @@ std::string ReadFile(const std::string& path) {
 }
 
 // One daemon for the suite; each test starts the containers it needs.
-class ExecTest : public ::testing::Test {
+class ExecTest : public SharedDaemonTest {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<DaemonProcess>> started =
-        DaemonProcess::Start();
-    ASSERT_TRUE(started.ok()) << started.status();
-    daemon_ = started->release();
-  }
-  static void TearDownTestSuite() {
-    delete daemon_;
-    daemon_ = nullptr;
-  }
-
   // Starts a container and registers it as `name`.
   TestContainer StartAndRegister(const std::string& name,
                                  TestContainerOptions options = {}) {
@@ -77,11 +66,7 @@ class ExecTest : public ::testing::Test {
                   const std::vector<std::string>& argv) {
     return RunExec(daemon_->exec(), {MakeStart(name, argv)});
   }
-
-  static DaemonProcess* daemon_;
 };
-
-DaemonProcess* ExecTest::daemon_ = nullptr;
 
 void ExpectExitCode(const ExecResult& result, int code) {
   EXPECT_TRUE(result.status.ok()) << result.status.error_message();

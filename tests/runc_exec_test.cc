@@ -52,29 +52,26 @@ std::optional<std::string> JsonStringValue(const std::string& json,
 }
 
 // One daemon and one runc container, registered as kName, for the suite.
-class RuncExecTest : public ::testing::Test {
+class RuncExecTest : public SharedDaemonTest {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
-        DaemonProcess::Start();
-    ASSERT_TRUE(daemon.ok()) << daemon.status();
+    SharedDaemonTest::SetUpTestSuite();
+    ASSERT_NE(daemon_, nullptr);
     absl::StatusOr<RuncContainer> container =
         RuncContainer::Start(absl::StrCat("attachd-exec-", getpid()));
     ASSERT_TRUE(container.ok()) << container.status();
     absl::StatusOr<v1::Container> registered =
-        RegisterPid((*daemon)->containers(), kName, container->pid());
+        RegisterPid(daemon_->containers(), kName, container->pid());
     ASSERT_TRUE(registered.ok()) << registered.status();
-    daemon_ = daemon->release();
     container_ = new RuncContainer(std::move(*container));
     registered_ = new v1::Container(std::move(*registered));
   }
   static void TearDownTestSuite() {
     delete registered_;
     delete container_;
-    delete daemon_;
     registered_ = nullptr;
     container_ = nullptr;
-    daemon_ = nullptr;
+    SharedDaemonTest::TearDownTestSuite();
   }
 
   void SetUp() override {
@@ -87,12 +84,10 @@ class RuncExecTest : public ::testing::Test {
     return RunExec(daemon_->exec(), call);
   }
 
-  static DaemonProcess* daemon_;
   static RuncContainer* container_;
   static v1::Container* registered_;
 };
 
-DaemonProcess* RuncExecTest::daemon_ = nullptr;
 RuncContainer* RuncExecTest::container_ = nullptr;
 v1::Container* RuncExecTest::registered_ = nullptr;
 
