@@ -1,5 +1,6 @@
 #include "daemon/attach.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -18,6 +19,32 @@ absl::Status ExitedAs(const absl::Status& status, const std::string& name) {
         absl::StrCat("container ", name, " exited"));
   }
   return status;
+}
+
+// The v1 memberships of `container` that differ from attachd's own.  The
+// worker starts in attachd's cgroups, so it need not move in a hierarchy
+// where the container shares them; and a move is dear: the first write to
+// a v1 cgroup.procs in a while waits for an RCU grace period (about 9 ms
+// measured on the hybrid test machine).  attachd's cgroups are read each
+// time because a service manager may move attachd.
+absl::StatusOr<std::vector<CgroupMembership>> WithoutOwnCgroupV1(
+    const std::vector<CgroupMembership>& container) {
+  ATTACHD_ASSIGN_OR_RETURN(std::string text,
+                           ReadFileToString("/proc/self/cgroup"));
+  ATTACHD_ASSIGN_OR_RETURN(std::vector<CgroupMembership> own,
+                           ParseProcCgroup(text));
+  std::vector<CgroupMembership> needed;
+  for (const CgroupMembership& member : container) {
+    auto same = [&member](const CgroupMembership& mine) {
+      return mine.hierarchy_id == member.hierarchy_id &&
+             mine.path == member.path;
+    };
+    if (member.hierarchy_id == 0 ||
+        std::find_if(own.begin(), own.end(), same) == own.end()) {
+      needed.push_back(member);
+    }
+  }
+  return needed;
 }
 
 }  // namespace
@@ -69,6 +96,7 @@ absl::StatusOr<AttachPlan> Attacher::Plan(const ContainerRef& container) const {
   }
   ATTACHD_ASSIGN_OR_RETURN(std::vector<CgroupMembership> memberships,
                            ParseProcCgroup(*text));
+  ATTACHD_ASSIGN_OR_RETURN(memberships, WithoutOwnCgroupV1(memberships));
   ATTACHD_ASSIGN_OR_RETURN(plan.cgroups,
                            OpenCgroupTargets(memberships, mounts_));
   if (!plan.cgroups.unreachable.empty() &&
