@@ -185,7 +185,7 @@ int PreparedCommand::Start(const WorkerContext& context, void* argument) {
 
   // Everything but 0, 1, 2 closes on exec; the report pipe's closing tells
   // the spawner the program started.
-  close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  CloseRange(3, ~0U, /*cloexec_only=*/true);
   int error = command.ExecProgram();
   context.ReportFailure(WorkerStep::kExec, error);
   return 127;

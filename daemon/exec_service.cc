@@ -345,7 +345,9 @@ absl::Status ExecSession::PumpOutput() {
     }
 
     if (context_->IsCancelled()) {
-      return absl::CancelledError("the client cancelled the call");
+      return absl::CancelledError(
+          "the call was cancelled (by the client, its deadline, or attachd "
+          "stopping)");
     }
     if (fds[3].revents & POLLIN) {
       absl::MutexLock lock(&mutex_);

@@ -62,11 +62,11 @@ void CloseAllExcept(const int* keep, size_t keep_count) {
   for (size_t i = 0; i < keep_count; ++i) {
     unsigned int fd = static_cast<unsigned int>(keep[i]);
     if (fd > low) {
-      close_range(low, fd - 1, 0);
+      CloseRange(low, fd - 1, /*cloexec_only=*/false);
     }
     low = std::max(low, fd + 1);
   }
-  close_range(low, ~0U, 0);
+  CloseRange(low, ~0U, /*cloexec_only=*/false);
 }
 
 // Async-signal-safe.  Raw clone3: glibc has no public wrapper, and its
@@ -130,6 +130,9 @@ int JoinNamespaces(const AttachPlan& plan) {
   }
 
   if (!(launch.plan->namespace_flags & CLONE_NEWPID)) {
+    // The job runs in this process: it must not die with the spawning
+    // thread (the death signal would survive an execve).
+    prctl(PR_SET_PDEATHSIG, 0);
     WriteReport(launch.report_fd, {Report::kContainerPid, 0, getpid()});
     _exit(launch.function(context, launch.argument));
   }

@@ -540,6 +540,28 @@ TEST_F(ExecTest, ContainerWithoutUserNamespaceLeavesItOut) {
   Unregister("nouserns");
 }
 
+TEST_F(ExecTest, ProcessSharingAttachdsNamespacesNeedsNoSecondFork) {
+  // A plain child of the test shares every namespace with attachd: the
+  // worker joins nothing and runs the command itself.
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    for (;;) {
+      pause();
+    }
+  }
+  ASSERT_TRUE(RegisterPid(daemon_->containers(), "host-process", child).ok());
+  ExecResult result = Exec("host-process", {"/bin/sh", "-c", "echo $$"});
+  ExpectExitCode(result, 0);
+  ASSERT_TRUE(result.started.has_value());
+  EXPECT_EQ(result.started->pid(), result.started->container_pid());
+  EXPECT_EQ(result.stdout_bytes, absl::StrCat(result.started->pid(), "\n"));
+  EXPECT_TRUE(daemon_->Children().empty());
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  Unregister("host-process");
+}
+
 // The nsfd-by-nsfd path of kernels before 5.8, forced on this one.
 TEST(ExecFallbackTest, NamespaceFdPathJoinsTheSameNamespaces) {
   absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
