@@ -11,6 +11,12 @@
 // session (its own process group, for killing the group), with default
 // signal dispositions, an empty signal mask, and the descriptor limit
 // attachd itself started with.
+//
+// Limitation: the command keeps the worker's credentials apart from the
+// uid, gids and groups asked for: as uid 0 it holds every capability of
+// the container's user namespace, and of the host's when the container has
+// no user namespace of its own.  The container's own capability bounding
+// set, no_new_privs, seccomp filter and LSM label are not applied yet.
 
 #ifndef ATTACHD_DAEMON_COMMAND_H_
 #define ATTACHD_DAEMON_COMMAND_H_

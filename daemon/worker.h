@@ -21,6 +21,12 @@
 // multi-threaded process, the kernel's rule that only a single-threaded
 // process may join a user namespace is met: the child has one thread.
 //
+// Root: joining a mount namespace sets the worker's root and working
+// directory to that namespace's root, which is the container's root for
+// containers that pivot_root (runc, LXC, systemd-nspawn).
+// Limitation: a container that only chroot()ed inside a shared mount
+// namespace is entered at the namespace's root, not at its chroot.
+//
 // Safety: the worker is non-dumpable from its first instruction, so no
 // process of the container can ptrace it, read its memory or open its
 // /proc/PID/exe (the daemon's binary); it closes every inherited
