@@ -177,6 +177,27 @@ void Signal(const UniqueFd& event) {
   (void)ignored;
 }
 
+// Fields of ExecStart that this attachd does not serve yet are refused,
+// never ignored: a caller asking for a terminal or a timeout must not get
+// a command without one.
+absl::Status RejectUnservedFields(const v1::ExecStart& start) {
+  const char* field = nullptr;
+  if (start.tty() || start.has_window_size()) {
+    field = "tty";
+  } else if (!start.user().empty()) {
+    field = "user";
+  } else if (start.has_timeout()) {
+    field = "timeout";
+  } else if (start.detach()) {
+    field = "detach";
+  }
+  if (field != nullptr) {
+    return absl::UnimplementedError(
+        absl::StrCat("ExecStart.", field, " is not served by this attachd"));
+  }
+  return absl::OkStatus();
+}
+
 // One call's command and the threads that serve it.
 class ExecSession {
  public:
@@ -518,6 +539,7 @@ grpc::Status ExecServiceImpl::Exec(grpc::ServerContext* context,
   const v1::ExecStart& start = first.start();
 
   absl::Status status = [&]() -> absl::Status {
+    ATTACHD_RETURN_IF_ERROR(RejectUnservedFields(start));
     ATTACHD_ASSIGN_OR_RETURN(std::shared_ptr<const ContainerRef> container,
                              registry_->Acquire(start.container()));
     ExecSession session(context, stream, options_);
