@@ -68,7 +68,8 @@ absl::StatusOr<PeerCredentials> Authorizer::Authorize(
   if (credentials.uid != 0 && !in_group) {
     return absl::PermissionDeniedError(absl::StrCat(
         "uid ", credentials.uid,
-        " may not use attachd: only root and the allowed group may"));
+        " may not use attachd: only root and the allowed group may (caller ",
+        credentials.ToString(), ")"));
   }
   return credentials;
 }

@@ -105,7 +105,9 @@ bool KernelSupportsPidfdSetns() {
   if (!self.valid()) {
     return false;
   }
-  return setns(self.get(), CLONE_NEWUTS) == 0;
+  // EINVAL means the kernel does not take a pidfd here; EPERM (no
+  // CAP_SYS_ADMIN) says nothing about the kernel.
+  return setns(self.get(), CLONE_NEWUTS) == 0 || errno != EINVAL;
 }
 
 }  // namespace attachd::daemon

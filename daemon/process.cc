@@ -25,7 +25,9 @@ absl::StatusOr<Pidfd> OpenPidfd(pid_t pid) {
   if (fd < 0 && errno == ESRCH) {
     return absl::NotFoundError(absl::StrCat("no process with pid ", pid));
   }
-  if (fd < 0 && errno == EINVAL) {
+  // A thread id that is not its thread group's leader: ENOENT on recent
+  // kernels, EINVAL on older ones.
+  if (fd < 0 && (errno == EINVAL || errno == ENOENT)) {
     return absl::InvalidArgumentError(
         absl::StrCat("pid ", pid, " is not a process (thread group leader)"));
   }

@@ -64,8 +64,12 @@ absl::Status ClearStaleSocket(const std::string& path,
 absl::StatusOr<UniqueFd> Listen(const ServerOptions& options) {
   ATTACHD_ASSIGN_OR_RETURN(sockaddr_un address,
                            UnixAddress(options.socket_path));
-  std::string directory =
-      options.socket_path.substr(0, options.socket_path.rfind('/'));
+  // The socket's own directory is created if missing (as /run/attachd is
+  // on a fresh boot); its parents must exist.
+  size_t slash = options.socket_path.rfind('/');
+  std::string directory = slash == std::string::npos
+                              ? std::string()
+                              : options.socket_path.substr(0, slash);
   if (!directory.empty() && mkdir(directory.c_str(), 0755) < 0 &&
       errno != EEXIST) {
     return absl::ErrnoToStatus(errno, "mkdir " + directory);
