@@ -1,9 +1,15 @@
 #include "daemon/command.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <utility>
@@ -41,6 +47,9 @@ absl::Status ValidateSpec(const CommandSpec& spec) {
   if (HasNul(spec.cwd)) {
     return absl::InvalidArgumentError("cwd contains a NUL byte");
   }
+  if (!spec.lsm_label.value.empty() && spec.lsm_label.path.empty()) {
+    return absl::InternalError("an LSM label without an attr file");
+  }
   if (spec.stdin_fd < 3 || spec.stdout_fd < 3 || spec.stderr_fd < 3) {
     return absl::InternalError("command stdio descriptors must be >= 3");
   }
@@ -65,10 +74,58 @@ bool InstallStdio(const CommandSpec& spec) {
          dup2(spec.stderr_fd, 2) == 2;
 }
 
+// Async-signal-safe.  The kernel takes a label for execve only from the
+// process itself, through its own procfs attr file.  The container owns
+// the /proc the worker sees; a file there that is not procfs's would take
+// the write and leave the command unlabelled, so it is refused.
+bool WriteExecLabel(const ExecLabel& label) {
+  if (label.value.empty()) {
+    return true;
+  }
+  int fd = open(label.path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    return false;
+  }
+  struct statfs filesystem;
+  bool ok = fstatfs(fd, &filesystem) == 0;
+  if (ok && filesystem.f_type != PROC_SUPER_MAGIC) {
+    errno = EPERM;
+    ok = false;
+  }
+  ok = ok && write(fd, label.value.data(), label.value.size()) ==
+                 static_cast<ssize_t>(label.value.size());
+  int saved_errno = errno;
+  close(fd);
+  errno = saved_errno;
+  return ok;
+}
+
+// Async-signal-safe.  Drops from the bounding set every capability not in
+// `keep`; stores what the set then holds in `result`.  PR_CAPBSET_READ
+// fails with EINVAL past the kernel's last capability.
+bool DropBoundingSet(uint64_t keep, uint64_t* result) {
+  *result = 0;
+  for (int capability = 0; capability < 64; ++capability) {
+    uint64_t bit = uint64_t{1} << capability;
+    int present = prctl(PR_CAPBSET_READ, capability, 0, 0, 0);
+    if (present < 0) {
+      return errno == EINVAL;
+    }
+    if (present == 1 && !(keep & bit) &&
+        prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) < 0) {
+      return false;
+    }
+    if (present == 1 && (keep & bit)) {
+      *result |= bit;
+    }
+  }
+  return true;
+}
+
 // Async-signal-safe.  In a user namespace whose setgroups file says
 // "deny", setgroups(2) fails with EPERM; with no groups asked for, that is
 // not an error: the groups cannot be changed by anyone there.
-bool SetCredentials(const CommandSpec& spec) {
+bool SetIds(const CommandSpec& spec) {
   if (RawSetgroups(spec.supplementary_gids.size(),
                    spec.supplementary_gids.data()) < 0 &&
       !(errno == EPERM && spec.supplementary_gids.empty())) {
@@ -76,6 +133,74 @@ bool SetCredentials(const CommandSpec& spec) {
   }
   return RawSetresgid(spec.gid, spec.gid, spec.gid) == 0 &&
          RawSetresuid(spec.uid, spec.uid, spec.uid) == 0;
+}
+
+uint64_t JoinHalves(uint32_t low, uint32_t high) {
+  return (uint64_t{high} << 32) | low;
+}
+
+// Async-signal-safe.  capset(2) by raw syscall (libcap and glibc add
+// nothing a forked child needs), then the ambient set, which needs each
+// capability in both the permitted and the inheritable set.
+bool SetCapabilitySets(const CapabilitySets& wanted, uint64_t bounding) {
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (syscall(SYS_capget, &header, data) < 0) {
+    return false;
+  }
+  uint64_t own_permitted = JoinHalves(data[0].permitted, data[1].permitted);
+  uint64_t own_inheritable =
+      JoinHalves(data[0].inheritable, data[1].inheritable);
+
+  // capset(2) may only lower the permitted set, and may raise an
+  // inheritable capability only if it is both permitted and bounded.
+  uint64_t permitted = wanted.permitted & own_permitted;
+  uint64_t effective = wanted.effective & permitted;
+  uint64_t inheritable =
+      wanted.inheritable & (own_inheritable | (own_permitted & bounding));
+  for (int half = 0; half < 2; ++half) {
+    data[half].effective = static_cast<uint32_t>(effective >> (32 * half));
+    data[half].permitted = static_cast<uint32_t>(permitted >> (32 * half));
+    data[half].inheritable = static_cast<uint32_t>(inheritable >> (32 * half));
+  }
+  if (syscall(SYS_capset, &header, data) < 0) {
+    return false;
+  }
+
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) {
+    return false;
+  }
+  uint64_t ambient = wanted.ambient & permitted & inheritable;
+  for (int capability = 0; capability < 64; ++capability) {
+    if ((ambient & (uint64_t{1} << capability)) &&
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, capability, 0, 0) < 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Async-signal-safe.  Steps 2 to 5 of the order in command.h.
+bool SetCredentials(const CommandSpec& spec) {
+  uint64_t bounding = 0;
+  if (spec.capabilities.has_value()) {
+    if (!DropBoundingSet(spec.capabilities->bounding, &bounding)) {
+      return false;
+    }
+    if (spec.uid != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
+      return false;
+    }
+  }
+
+  if (!SetIds(spec)) {
+    return false;
+  }
+
+  if (spec.capabilities.has_value() &&
+      !SetCapabilitySets(*spec.capabilities, bounding)) {
+    return false;
+  }
+  return !spec.no_new_privs || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0;
 }
 
 }  // namespace
@@ -170,7 +295,7 @@ int PreparedCommand::Start(const WorkerContext& context, void* argument) {
     context.ReportFailure(WorkerStep::kStdio, errno);
     return 127;
   }
-  if (!SetCredentials(spec)) {
+  if (!WriteExecLabel(spec.lsm_label) || !SetCredentials(spec)) {
     context.ReportFailure(WorkerStep::kCredentials, errno);
     return 127;
   }

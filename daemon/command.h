@@ -12,11 +12,33 @@
 // signal dispositions, an empty signal mask, and the descriptor limit
 // attachd itself started with.
 //
-// Limitation: the command keeps the worker's credentials apart from the
-// uid, gids and groups asked for: as uid 0 it holds every capability of
-// the container's user namespace, and of the host's when the container has
-// no user namespace of its own.  The container's own capability bounding
-// set, no_new_privs, seccomp filter and LSM label are not applied yet.
+// Credentials.  The worker starts with every capability of the container's
+// user namespace (or attachd's own, when the container has none).  Start()
+// then changes them in this order, each step needing what the next drops:
+//   1. the LSM label to take at execve, written to the worker's own
+//      attr/exec file in the container's procfs (refused unless it is a
+//      procfs file);
+//   2. with `capabilities` set: the bounding set is cut down to
+//      `capabilities->bounding` (PR_CAPBSET_DROP needs CAP_SETPCAP), and
+//      for a non-zero uid PR_SET_KEEPCAPS keeps the permitted set across
+//      the uid change (execve clears the flag again);
+//   3. supplementary groups, gid, uid (raw syscalls, see syscalls.h);
+//   4. with `capabilities` set: capset(2) to its effective, permitted and
+//      inheritable sets, and its ambient set raised.  Sets are cut to what
+//      the worker holds: a target may have capabilities attachd lacks
+//      (attachd under a unit with a smaller bounding set);
+//   5. PR_SET_NO_NEW_PRIVS if `no_new_privs`.
+// execve(2) then applies the kernel's rules (capabilities(7)): as uid 0 the
+// command's permitted and effective sets become its bounding set (plus
+// inheritable and ambient); as another uid they become its ambient set
+// plus the program file's capabilities.  CapabilitiesForCommand()
+// (credentials.h) chooses the sets; ExecStart.elevated leaves
+// `capabilities` unset and `no_new_privs` false, so the command keeps the
+// worker's capabilities.
+//
+// Limitation: no seccomp filter is applied, neither the container's nor
+// any other.  Securebits other than KEEP_CAPS are left as the worker has
+// them (none), whatever the target's are.
 
 #ifndef ATTACHD_DAEMON_COMMAND_H_
 #define ATTACHD_DAEMON_COMMAND_H_
@@ -29,6 +51,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "daemon/credentials.h"
+#include "daemon/lsm.h"
 #include "daemon/worker.h"
 
 namespace attachd::daemon {
@@ -46,6 +70,12 @@ struct CommandSpec {
   uid_t uid = 0;
   gid_t gid = 0;
   std::vector<gid_t> supplementary_gids;
+  // The capability sets to give the command (see above); unset: keep the
+  // worker's.
+  std::optional<CapabilitySets> capabilities;
+  bool no_new_privs = false;
+  // Taken at execve; an empty value takes none.
+  ExecLabel lsm_label;
   // Installed as 0, 1, 2.  Owned by the caller, which must keep them open
   // until the command has started.  Must all be >= 3.
   int stdin_fd = -1;
@@ -68,8 +98,8 @@ class PreparedCommand {
 
   // The WorkerFunction that starts the command; `argument` is a
   // PreparedCommand*.  Async-signal-safe.  Never returns on success; on
-  // failure reports the step (kStdio, kCredentials, kCwd or kExec) and
-  // returns 127.
+  // failure reports the step (kStdio, kCredentials for any step of the
+  // credentials above, kCwd or kExec) and returns 127.
   static int Start(const WorkerContext& context, void* argument);
 
   const CommandSpec& spec() const { return spec_; }

@@ -24,6 +24,7 @@
 #include "daemon/grpc_status.h"
 #include "daemon/logging.h"
 #include "daemon/process.h"
+#include "daemon/security_context.h"
 #include "daemon/status_macros.h"
 #include "daemon/syscalls.h"
 #include "daemon/worker.h"
@@ -93,7 +94,8 @@ std::vector<std::string> MergeEnvironment(
 }
 
 absl::StatusOr<CommandSpec> SpecFromRequest(const v1::ExecStart& start,
-                                            const ContainerRef& container) {
+                                            const ContainerRef& container,
+                                            const Attacher& attacher) {
   CommandSpec spec;
   spec.argv.assign(start.argv().begin(), start.argv().end());
   spec.env.assign(start.env().begin(), start.env().end());
@@ -103,10 +105,8 @@ absl::StatusOr<CommandSpec> SpecFromRequest(const v1::ExecStart& start,
     spec.env = MergeEnvironment(std::move(inherited), spec.env);
   }
   spec.cwd = start.cwd();
-  spec.uid = start.has_uid() ? start.uid() : 0;
-  spec.gid = start.has_gid() ? start.gid() : 0;
-  spec.supplementary_gids.assign(start.supplementary_gids().begin(),
-                                 start.supplementary_gids().end());
+  ATTACHD_RETURN_IF_ERROR(
+      SetSecurityContext(start, container, attacher, &spec));
   return spec;
 }
 
@@ -184,8 +184,6 @@ absl::Status RejectUnservedFields(const v1::ExecStart& start) {
   const char* field = nullptr;
   if (start.tty() || start.has_window_size()) {
     field = "tty";
-  } else if (!start.user().empty()) {
-    field = "user";
   } else if (start.has_timeout()) {
     field = "timeout";
   } else if (start.detach()) {
@@ -286,7 +284,8 @@ absl::Status ExecSession::Run(const v1::ExecStart& start,
 absl::Status ExecSession::Start(const v1::ExecStart& start,
                                 const ContainerRef& container,
                                 const Attacher& attacher) {
-  ATTACHD_ASSIGN_OR_RETURN(CommandSpec spec, SpecFromRequest(start, container));
+  ATTACHD_ASSIGN_OR_RETURN(CommandSpec spec,
+                           SpecFromRequest(start, container, attacher));
   ATTACHD_ASSIGN_OR_RETURN(Pipe in, MakePipe());
   ATTACHD_ASSIGN_OR_RETURN(Pipe out, MakePipe());
   ATTACHD_ASSIGN_OR_RETURN(Pipe err, MakePipe());

@@ -21,6 +21,7 @@
 #include "daemon/container_service.h"
 #include "daemon/exec_service.h"
 #include "daemon/logging.h"
+#include "daemon/lsm.h"
 #include "daemon/namespaces.h"
 #include "daemon/registry.h"
 #include "daemon/server.h"
@@ -107,6 +108,7 @@ void LogStartup(const Flags& flags, const Attacher& attacher,
     Log(LogLevel::kWarning,
         "attaching through one nsfd per namespace: not atomic, and slower");
   }
+  Log(LogLevel::kInfo, "%s", DescribeLsm(ActiveLsm()));
 }
 
 int Run(const Flags& flags) {
