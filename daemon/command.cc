@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "daemon/syscalls.h"
+#include "daemon/terminal.h"
 
 namespace attachd::daemon {
 namespace {
@@ -28,8 +29,11 @@ bool HasNul(absl::string_view text) {
 }
 
 absl::Status ValidateSpec(const CommandSpec& spec) {
-  if (spec.argv.empty() || spec.argv[0].empty()) {
+  if (spec.argv.empty()) {
     return absl::InvalidArgumentError("argv is empty: no program to run");
+  }
+  if (spec.argv[0].empty()) {
+    return absl::InvalidArgumentError("argv[0] is empty: no program to run");
   }
   for (const std::string& arg : spec.argv) {
     if (HasNul(arg)) {
@@ -291,7 +295,17 @@ int PreparedCommand::Start(const WorkerContext& context, void* argument) {
   const PreparedCommand& command = *static_cast<PreparedCommand*>(argument);
   const CommandSpec& spec = command.spec_;
 
-  if (setsid() < 0 || !InstallStdio(spec)) {
+  if (setsid() < 0) {
+    context.ReportFailure(WorkerStep::kStdio, errno);
+    return 127;
+  }
+  if (spec.terminal_socket >= 0) {
+    if (int error = InstallContainerTerminal(spec.terminal_socket, spec.window);
+        error != 0) {
+      context.ReportFailure(WorkerStep::kStdio, error);
+      return 127;
+    }
+  } else if (!InstallStdio(spec)) {
     context.ReportFailure(WorkerStep::kStdio, errno);
     return 127;
   }

@@ -43,6 +43,7 @@
 #ifndef ATTACHD_DAEMON_COMMAND_H_
 #define ATTACHD_DAEMON_COMMAND_H_
 
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -81,6 +82,11 @@ struct CommandSpec {
   int stdin_fd = -1;
   int stdout_fd = -1;
   int stderr_fd = -1;
+  // If >= 0: instead of the three above, the command gets a terminal of
+  // the container's (terminal.h) of size `window`, whose master is sent
+  // over this Unix socket.  Owned by the caller, like the stdio fds.
+  int terminal_socket = -1;
+  winsize window = {};
   // The RLIMIT_NOFILE the command gets; unchanged if unset.
   std::optional<rlimit> file_limit;
 };

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #include "daemon/security_context.h"
 #include "daemon/status_macros.h"
 #include "daemon/syscalls.h"
+#include "daemon/terminal.h"
 #include "daemon/worker.h"
 
 namespace attachd::daemon {
@@ -159,17 +161,6 @@ absl::Status DescribeStartFailure(const absl::Status& status,
   return described;
 }
 
-v1::ExitStatus ToExitStatus(const siginfo_t& info) {
-  v1::ExitStatus exit;
-  if (info.si_code == CLD_EXITED) {
-    exit.set_code(info.si_status);
-  } else {
-    exit.set_signal(info.si_status);
-    exit.set_core_dumped(info.si_code == CLD_DUMPED);
-  }
-  return exit;
-}
-
 // Writes one eventfd count; never blocks.
 void Signal(const UniqueFd& event) {
   uint64_t one = 1;
@@ -177,21 +168,40 @@ void Signal(const UniqueFd& event) {
   (void)ignored;
 }
 
-// Fields of ExecStart that this attachd does not serve yet are refused,
-// never ignored: a caller asking for a terminal or a timeout must not get
-// a command without one.
-absl::Status RejectUnservedFields(const v1::ExecStart& start) {
-  const char* field = nullptr;
-  if (start.tty() || start.has_window_size()) {
-    field = "tty";
-  } else if (start.has_timeout()) {
-    field = "timeout";
-  } else if (start.detach()) {
-    field = "detach";
+absl::Status TerminalSocket(UniqueFd (&pair)[2]) {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0) {
+    return absl::ErrnoToStatus(errno, "socketpair");
   }
-  if (field != nullptr) {
-    return absl::UnimplementedError(
-        absl::StrCat("ExecStart.", field, " is not served by this attachd"));
+  pair[0].reset(fds[0]);
+  pair[1].reset(fds[1]);
+  return absl::OkStatus();
+}
+
+// The initial terminal size; 24x80 when the request gives none, so that a
+// command never starts on a 0x0 terminal.
+winsize WindowOf(const v1::ExecStart& start) {
+  winsize size = {};
+  size.ws_row =
+      start.window_size().rows() > 0 ? start.window_size().rows() : 24;
+  size.ws_col =
+      start.window_size().columns() > 0 ? start.window_size().columns() : 80;
+  return size;
+}
+
+// Combinations of ExecStart fields that make no sense.
+absl::Status ValidateStart(const v1::ExecStart& start) {
+  if (start.has_window_size() && !start.tty()) {
+    return absl::InvalidArgumentError("window_size without tty");
+  }
+  if (start.detach() && (start.attach_stdin() || start.tty())) {
+    return absl::InvalidArgumentError(
+        "a detached command has no streams: no attach_stdin, no tty");
+  }
+  if (start.has_timeout() &&
+      (start.timeout().seconds() < 0 || start.timeout().nanos() < 0 ||
+       (start.timeout().seconds() == 0 && start.timeout().nanos() == 0))) {
+    return absl::InvalidArgumentError("timeout must be positive");
   }
   return absl::OkStatus();
 }
@@ -200,8 +210,11 @@ absl::Status RejectUnservedFields(const v1::ExecStart& start) {
 class ExecSession {
  public:
   ExecSession(grpc::ServerContext* context, Stream* stream,
-              const ExecOptions& options)
-      : context_(context), stream_(stream), options_(options) {}
+              const ExecOptions& options, DetachedCommands* detached)
+      : context_(context),
+        stream_(stream),
+        options_(options),
+        detached_(detached) {}
   ~ExecSession();
 
   absl::Status Run(const v1::ExecStart& start, const ContainerRef& container,
@@ -221,6 +234,7 @@ class ExecSession {
   absl::Status PumpOutput();
   absl::Status ForwardChunk(Output& output);
   void NoteExit();
+  void KillIfTimedOut();
   absl::Status Finish();
   void KillAndReap();
   void ReadClient();
@@ -230,14 +244,19 @@ class ExecSession {
   grpc::ServerContext* const context_;
   Stream* const stream_;
   const ExecOptions& options_;
+  DetachedCommands* const detached_;
 
   SpawnedWorker command_;
   bool reaped_ = false;
-  siginfo_t exit_info_ = {};
   bool exited_ = false;
+  // When ExecStart.timeout passes, and whether it did.
+  std::optional<absl::Time> kill_at_;
+  bool timed_out_ = false;
   absl::Time drain_deadline_;
   Output outputs_[2];
 
+  // The terminal's master, with ExecStart.tty; resized by the reader.
+  UniqueFd terminal_;
   // Owned by the reader thread once it runs.
   UniqueFd stdin_;
   bool stdin_attached_ = false;
@@ -272,6 +291,13 @@ absl::Status ExecSession::Run(const v1::ExecStart& start,
   v1::ExecResponse started;
   started.mutable_started()->set_pid(command_.pid);
   started.mutable_started()->set_container_pid(command_.container_pid);
+  if (start.detach()) {
+    detached_->Adopt(start.container(), std::move(command_),
+                     std::move(outputs_[0].fd), std::move(outputs_[1].fd),
+                     kill_at_);
+    stream_->Write(started);
+    return absl::OkStatus();
+  }
   if (!stream_->Write(started)) {
     return absl::CancelledError("client went away");
   }
@@ -295,6 +321,12 @@ absl::Status ExecSession::Start(const v1::ExecStart& start,
   spec.stdout_fd = out.write.get();
   spec.stderr_fd = err.write.get();
   spec.file_limit = options_.command_file_limit;
+  UniqueFd terminal_socket[2];
+  if (start.tty()) {
+    ATTACHD_RETURN_IF_ERROR(TerminalSocket(terminal_socket));
+    spec.terminal_socket = terminal_socket[1].get();
+    spec.window = WindowOf(start);
+  }
 
   reader_event_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   stop_event_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -306,24 +338,38 @@ absl::Status ExecSession::Start(const v1::ExecStart& start,
                            PreparedCommand::Create(std::move(spec)));
   ATTACHD_ASSIGN_OR_RETURN(AttachPlan plan, attacher.Plan(container));
   int keep[] = {command.spec().stdin_fd, command.spec().stdout_fd,
-                command.spec().stderr_fd};
+                command.spec().stderr_fd, command.spec().terminal_socket};
   absl::StatusOr<SpawnedWorker> spawned =
       SpawnWorker(plan, keep, &PreparedCommand::Start, &command);
   if (!spawned.ok()) {
     return DescribeStartFailure(spawned.status(), start, command.spec());
   }
   command_ = std::move(*spawned);
+  if (start.has_timeout()) {
+    kill_at_ = absl::Now() + absl::Seconds(start.timeout().seconds()) +
+               absl::Nanoseconds(start.timeout().nanos());
+  }
 
   // Without -i the command's stdin is a pipe whose writer is already
   // closed: it reads end of file at once, and no host file is opened.
   stdin_attached_ = start.attach_stdin();
-  if (stdin_attached_) {
-    stdin_ = std::move(in.write);
-    fcntl(stdin_.get(), F_SETFL, O_NONBLOCK);
+  if (start.tty()) {
+    // One terminal carries stdin, stdout and stderr.
+    ATTACHD_ASSIGN_OR_RETURN(terminal_,
+                             ReceiveTerminalMaster(terminal_socket[0].get()));
+    outputs_[0].fd.reset(fcntl(terminal_.get(), F_DUPFD_CLOEXEC, 3));
+    if (stdin_attached_) {
+      stdin_.reset(fcntl(terminal_.get(), F_DUPFD_CLOEXEC, 3));
+    }
+  } else {
+    if (stdin_attached_) {
+      stdin_ = std::move(in.write);
+    }
+    outputs_[0].fd = std::move(out.read);
+    outputs_[1].fd = std::move(err.read);
   }
-  outputs_[0].fd = std::move(out.read);
-  outputs_[1].fd = std::move(err.read);
   outputs_[1].is_stderr = true;
+  fcntl(stdin_.get(), F_SETFL, O_NONBLOCK);
   for (Output& output : outputs_) {
     fcntl(output.fd.get(), F_SETFL, O_NONBLOCK);
   }
@@ -360,6 +406,10 @@ absl::Status ExecSession::PumpOutput() {
     if (exited_ && !owed) {
       timeout = std::min<int64_t>(timeout, absl::ToInt64Milliseconds(left) + 1);
     }
+    if (kill_at_.has_value() && !timed_out_ && !exited_) {
+      int64_t until_kill = absl::ToInt64Milliseconds(*kill_at_ - absl::Now());
+      timeout = std::clamp<int64_t>(until_kill + 1, 0, timeout);
+    }
     if (poll(fds, 4, timeout) < 0 && errno != EINTR) {
       return absl::ErrnoToStatus(errno, "poll");
     }
@@ -373,6 +423,7 @@ absl::Status ExecSession::PumpOutput() {
       absl::MutexLock lock(&mutex_);
       return reader_status_;
     }
+    KillIfTimedOut();
     if (fds[2].revents & POLLIN) {
       NoteExit();
     }
@@ -390,6 +441,8 @@ absl::Status ExecSession::ForwardChunk(Output& output) {
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
     return absl::OkStatus();
   }
+  // A terminal's master reads EIO once no process holds the terminal: its
+  // end of file.
   if (n <= 0) {
     output.fd.reset();
     output.owed = 0;
@@ -410,18 +463,22 @@ absl::Status ExecSession::ForwardChunk(Output& output) {
   return absl::OkStatus();
 }
 
-absl::Status ExecSession::Finish() {
-  while (waitid(P_PIDFD, command_.pidfd.get(), &exit_info_, WEXITED) < 0) {
-    if (errno != EINTR) {
-      return absl::ErrnoToStatus(errno, "waitid(command)");
-    }
+void ExecSession::KillIfTimedOut() {
+  if (kill_at_.has_value() && !timed_out_ && !exited_ &&
+      absl::Now() >= *kill_at_) {
+    KillCommandAndGroup(command_);
+    timed_out_ = true;
   }
+}
+
+absl::Status ExecSession::Finish() {
+  v1::ExecResponse response;
+  *response.mutable_exit() = ReapCommand(command_);
+  response.mutable_exit()->set_timed_out(timed_out_);
   reaped_ = true;
 
   // Stop feeding stdin: the command is gone.
   Signal(stop_event_);
-  v1::ExecResponse response;
-  *response.mutable_exit() = ToExitStatus(exit_info_);
   if (!stream_->Write(response)) {
     return absl::CancelledError("client went away before the exit status");
   }
@@ -436,13 +493,8 @@ absl::Status ExecSession::Finish() {
 }
 
 void ExecSession::KillAndReap() {
-  // The process group is the command's own (it called setsid()); its id is
-  // the command's pid, which stays reserved until the command is reaped.
-  PidfdSendSignal(command_.pidfd.get(), SIGKILL, nullptr, 0);
-  kill(-command_.pid, SIGKILL);
-  while (waitid(P_PIDFD, command_.pidfd.get(), &exit_info_, WEXITED) < 0 &&
-         errno == EINTR) {
-  }
+  KillCommandAndGroup(command_);
+  ReapCommand(command_);
   reaped_ = true;
 }
 
@@ -493,6 +545,29 @@ void ExecSession::ReadClient() {
       stdin_.reset();
       continue;
     }
+    if (request.message_case() == v1::ExecRequest::kSignal) {
+      if (request.signal() < 1 || request.signal() > 64) {
+        FailFromReader(absl::InvalidArgumentError(absl::StrCat(
+            "signal ", request.signal(), " is not between 1 and 64")));
+        break;
+      }
+      // Before the reap the pidfd reaches the command (or its zombie);
+      // after, ESRCH: never another process.
+      PidfdSendSignal(command_.pidfd.get(), request.signal(), nullptr, 0);
+      continue;
+    }
+    if (request.message_case() == v1::ExecRequest::kResize) {
+      if (!terminal_.valid()) {
+        FailFromReader(
+            absl::InvalidArgumentError("resize without ExecStart.tty"));
+        break;
+      }
+      winsize size = {};
+      size.ws_row = request.resize().rows();
+      size.ws_col = request.resize().columns();
+      ioctl(terminal_.get(), TIOCSWINSZ, &size);
+      continue;
+    }
     if (!stdin_attached_ || stdin_closed) {
       FailFromReader(absl::InvalidArgumentError(
           stdin_attached_
@@ -512,14 +587,31 @@ void ExecSession::ReadClient() {
 
 }  // namespace
 
-ExecServiceImpl::ExecServiceImpl(const Registry* registry,
-                                 const Attacher* attacher,
+ExecServiceImpl::ExecServiceImpl(Registry* registry, const Attacher* attacher,
                                  const Authorizer* authorizer,
                                  ExecOptions options)
     : registry_(registry),
       attacher_(attacher),
       authorizer_(authorizer),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      detached_(registry) {}
+
+grpc::Status ExecServiceImpl::Signal(grpc::ServerContext* context,
+                                     const v1::SignalRequest* request,
+                                     v1::SignalResponse* response) {
+  absl::StatusOr<PeerCredentials> caller = authorizer_->Authorize(*context);
+  absl::Status status =
+      caller.ok() ? detached_.Signal(request->container(), request->pid(),
+                                     request->signal())
+                  : caller.status();
+  if (!status.ok()) {
+    Log(LogLevel::kNotice, "signal %d to pid %d in %s by %s failed: %s: %s",
+        request->signal(), request->pid(), request->container(),
+        caller.ok() ? caller->ToString() : context->peer(),
+        absl::StatusCodeToString(status.code()), status.message());
+  }
+  return ToGrpcStatus(status);
+}
 
 grpc::Status ExecServiceImpl::Exec(grpc::ServerContext* context,
                                    Stream* stream) {
@@ -538,10 +630,10 @@ grpc::Status ExecServiceImpl::Exec(grpc::ServerContext* context,
   const v1::ExecStart& start = first.start();
 
   absl::Status status = [&]() -> absl::Status {
-    ATTACHD_RETURN_IF_ERROR(RejectUnservedFields(start));
+    ATTACHD_RETURN_IF_ERROR(ValidateStart(start));
     ATTACHD_ASSIGN_OR_RETURN(std::shared_ptr<const ContainerRef> container,
                              registry_->Acquire(start.container()));
-    ExecSession session(context, stream, options_);
+    ExecSession session(context, stream, options_, &detached_);
     return session.Run(start, *container, *attacher_);
   }();
   if (!status.ok()) {

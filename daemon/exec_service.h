@@ -9,6 +9,14 @@
 // was accepted, so a slow client slows the command instead of filling the
 // daemon's memory.
 //
+// Timeouts (ExecStart.timeout) kill the command and its process group
+// with SIGKILL; ExitStatus.timed_out says so.  Limitation: a descendant
+// that left the process group (setsid, setpgid) escapes that kill; a leaf
+// cgroup per command with cgroup.kill would not let it.
+//
+// Detached commands (ExecStart.detach) are handed to DetachedCommands
+// right after `started`.
+//
 // End of a call:
 //   - The command's exit is noticed through its pidfd.  Every byte it
 //     wrote before exiting is then delivered; after that, output from
@@ -31,6 +39,7 @@
 #include "attachd/v1/attachd.grpc.pb.h"
 #include "daemon/attach.h"
 #include "daemon/auth.h"
+#include "daemon/detached.h"
 #include "daemon/registry.h"
 
 namespace attachd::daemon {
@@ -45,18 +54,24 @@ struct ExecOptions {
 class ExecServiceImpl final : public v1::ExecService::Service {
  public:
   // All pointers must outlive the service.
-  ExecServiceImpl(const Registry* registry, const Attacher* attacher,
+  ExecServiceImpl(Registry* registry, const Attacher* attacher,
                   const Authorizer* authorizer, ExecOptions options);
 
   grpc::Status Exec(grpc::ServerContext* context,
                     grpc::ServerReaderWriter<v1::ExecResponse, v1::ExecRequest>*
                         stream) override;
 
+  // Signals a detached command; see DetachedCommands::Signal.
+  grpc::Status Signal(grpc::ServerContext* context,
+                      const v1::SignalRequest* request,
+                      v1::SignalResponse* response) override;
+
  private:
-  const Registry* registry_;
+  Registry* const registry_;
   const Attacher* attacher_;
   const Authorizer* authorizer_;
   const ExecOptions options_;
+  DetachedCommands detached_;
 };
 
 }  // namespace attachd::daemon

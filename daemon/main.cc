@@ -100,7 +100,7 @@ void LogStartup(const Flags& flags, const Attacher& attacher,
       "max %d containers; group %s",
       where, uts.release,
       attacher.uses_pidfd_setns() ? "one setns(pidfd) call"
-                                  : "one nsfd per namespace (fallback)",
+                                  : "one nsfd per namespace",
       DescribeCgroupLayout(attacher.cgroup_mounts()),
       static_cast<int>(flags.max_containers),
       flags.group.empty() ? "(root only)" : flags.group);
@@ -129,6 +129,11 @@ int Run(const Flags& flags) {
     Log(LogLevel::kError, "attachd: %s", status.ToString());
     return 1;
   };
+  if (geteuid() != 0) {
+    return fail(absl::PermissionDeniedError(
+        "attachd must run as root: it opens pidfds of other users' "
+        "processes and joins their namespaces"));
+  }
   absl::StatusOr<std::optional<gid_t>> group = ResolveGroup(flags.group);
   absl::StatusOr<AttachMode> mode = ParseAttachMode(flags.attach_mode);
   if (!group.ok() || !mode.ok()) {

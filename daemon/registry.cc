@@ -341,11 +341,28 @@ size_t Registry::size() const {
   return containers_.size();
 }
 
-void Registry::Publish(v1::Event::Type type, const v1::Container& container) {
+void Registry::PublishExecExited(const std::string& container,
+                                 const v1::ExecExited& exited) {
+  absl::MutexLock lock(&mutex_);
+  auto it = containers_.find(container);
+  v1::Container record;
+  if (it != containers_.end()) {
+    record = it->second.record;
+  } else {
+    record.set_name(container);
+  }
+  Publish(v1::Event::TYPE_EXEC_EXITED, record, &exited);
+}
+
+void Registry::Publish(v1::Event::Type type, const v1::Container& container,
+                       const v1::ExecExited* exited) {
   v1::Event event;
   event.set_type(type);
   *event.mutable_container() = container;
   *event.mutable_time() = Now();
+  if (exited != nullptr) {
+    *event.mutable_exec_exited() = *exited;
+  }
   for (const std::shared_ptr<Subscription>& subscription : subscriptions_) {
     subscription->Push(event);
   }

@@ -111,6 +111,12 @@ class Registry {
 
   size_t size() const;
 
+  // Publishes an EXEC_EXITED event for a detached command of `container`
+  // (which may have been unregistered meanwhile: the event then carries
+  // only its name).
+  void PublishExecExited(const std::string& container,
+                         const v1::ExecExited& exited);
+
   // Ends every subscription (their Next() returns CANCELLED), so that
   // Watch calls finish when attachd stops.
   void CloseSubscriptions();
@@ -130,7 +136,8 @@ class Registry {
            UniqueFd epoll, UniqueFd wake);
   void WatchExits();
   void MarkExited(uint64_t id);
-  void Publish(v1::Event::Type type, const v1::Container& container)
+  void Publish(v1::Event::Type type, const v1::Container& container,
+               const v1::ExecExited* exited = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   const NamespaceIds own_namespaces_;

@@ -1,6 +1,7 @@
 // Exec against real containers through the real daemon: what a client
 // sees for each rule of ExecService's contract.
 
+#include <dirent.h>
 #include <errno.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -17,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -560,6 +562,324 @@ TEST_F(ExecTest, ProcessSharingAttachdsNamespacesNeedsNoSecondFork) {
   kill(child, SIGKILL);
   waitpid(child, nullptr, 0);
   Unregister("host-process");
+}
+
+// The host pids of the live processes in `container`'s pid namespace
+// other than its init.
+std::vector<pid_t> OthersInPidNamespace(const TestContainer& container) {
+  std::vector<pid_t> others;
+  absl::StatusOr<ino_t> pid_ns = container.NamespaceInode("pid");
+  DIR* proc = opendir("/proc");
+  while (struct dirent* entry = proc != nullptr ? readdir(proc) : nullptr) {
+    pid_t pid = 0;
+    if (!absl::SimpleAtoi(entry->d_name, &pid) || pid == container.pid()) {
+      continue;
+    }
+    // A killed process whose parent died is reparented to the container's
+    // init, which is `sleep` and never reaps: zombies are not counted.
+    std::string stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
+    size_t close = stat.rfind(')');
+    bool zombie = close != std::string::npos && close + 2 < stat.size() &&
+                  stat[close + 2] == 'Z';
+    absl::StatusOr<ino_t> ns = NamespaceInodeOf(pid, "pid");
+    if (!zombie && ns.ok() && pid_ns.ok() && *ns == *pid_ns) {
+      others.push_back(pid);
+    }
+  }
+  if (proc != nullptr) {
+    closedir(proc);
+  }
+  return others;
+}
+
+// True once `container` has no process but its init, within 5 s.
+bool OnlyInitRemains(const TestContainer& container) {
+  for (int i = 0; i < 100; ++i) {
+    if (OthersInPidNamespace(container).empty()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+// A shell that starts two grandchildren ignoring SIGTERM and waits.
+constexpr char kStubbornTree[] =
+    "trap '' TERM; (trap '' TERM; sleep 1000) & (trap '' TERM; sleep 1000) & "
+    "echo ready; wait";
+
+TEST_F(ExecTest, TimeoutKillsTheCommandAndItsStubbornGrandchildren) {
+  TestContainer container = StartAndRegister("timeout");
+  v1::ExecStart start = MakeStart("timeout", {"sh", "-c", kStubbornTree});
+  start.mutable_timeout()->set_nanos(700 * 1000 * 1000);
+  absl::Time before = absl::Now();
+  ExecResult result = RunExec(daemon_->exec(), {start});
+  EXPECT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(result.stdout_bytes, "ready\n");
+  ASSERT_TRUE(result.exit.has_value());
+  EXPECT_EQ(result.exit->signal(), SIGKILL);
+  EXPECT_TRUE(result.exit->timed_out());
+  EXPECT_GE(absl::Now() - before, absl::Milliseconds(700));
+  EXPECT_TRUE(OnlyInitRemains(container));
+  EXPECT_TRUE(daemon_->Children().empty());
+
+  // A command that ends in time is not marked.
+  start = MakeStart("timeout", {"true"});
+  start.mutable_timeout()->set_seconds(30);
+  result = RunExec(daemon_->exec(), {start});
+  ExpectExitCode(result, 0);
+  EXPECT_FALSE(result.exit->timed_out());
+  Unregister("timeout");
+}
+
+TEST_F(ExecTest, CancelKillsTheCommandAndItsStubbornGrandchildren) {
+  TestContainer container = StartAndRegister("cancel-tree");
+  grpc::ClientContext context;
+  auto stream = daemon_->exec().Exec(&context);
+  v1::ExecRequest first;
+  *first.mutable_start() =
+      MakeStart("cancel-tree", {"sh", "-c", kStubbornTree});
+  ASSERT_TRUE(stream->Write(first));
+  v1::ExecResponse response;
+  ASSERT_TRUE(stream->Read(&response));  // started
+  ASSERT_TRUE(stream->Read(&response));  // "ready"
+  EXPECT_EQ(response.stdout_data(), "ready\n");
+  // sh and two sleeps (each subshell exec'd its sleep).
+  EXPECT_EQ(OthersInPidNamespace(container).size(), 3u);
+  context.TryCancel();
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(OnlyInitRemains(container));
+  Unregister("cancel-tree");
+}
+
+TEST_F(ExecTest, SignalMessagesReachTheCommand) {
+  TestContainer container = StartAndRegister("signals");
+  for (int signal_number : {SIGTERM, SIGINT, SIGHUP, SIGUSR2}) {
+    SCOPED_TRACE(signal_number);
+    grpc::ClientContext context;
+    auto stream = daemon_->exec().Exec(&context);
+    v1::ExecRequest request;
+    *request.mutable_start() = MakeStart("signals", {"sleep", "1000"});
+    ASSERT_TRUE(stream->Write(request));
+    v1::ExecResponse response;
+    ASSERT_TRUE(stream->Read(&response));
+    ASSERT_TRUE(response.has_started());
+    request.set_signal(signal_number);
+    ASSERT_TRUE(stream->Write(request));
+    ASSERT_TRUE(stream->Read(&response));
+    ASSERT_TRUE(response.has_exit());
+    EXPECT_EQ(response.exit().signal(), signal_number);
+    stream->WritesDone();
+    EXPECT_TRUE(stream->Finish().ok());
+  }
+
+  grpc::ClientContext context;
+  auto stream = daemon_->exec().Exec(&context);
+  v1::ExecRequest request;
+  *request.mutable_start() = MakeStart("signals", {"sleep", "1000"});
+  ASSERT_TRUE(stream->Write(request));
+  request.set_signal(65);
+  ASSERT_TRUE(stream->Write(request));
+  v1::ExecResponse response;
+  while (stream->Read(&response)) {
+  }
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(OnlyInitRemains(container));
+  Unregister("signals");
+}
+
+// Reads events from a Watch call until one of type EXEC_EXITED arrives or
+// 10 s pass.
+std::optional<v1::Event> NextExecExited(grpc::ClientReader<v1::Event>& events) {
+  v1::Event event;
+  while (events.Read(&event)) {
+    if (event.type() == v1::Event::TYPE_EXEC_EXITED) {
+      return event;
+    }
+  }
+  return std::nullopt;
+}
+
+TEST_F(ExecTest, DetachedCommandRunsOnAndItsExitIsAnEvent) {
+  TestContainer container = StartAndRegister("detach");
+  grpc::ClientContext watch_context;
+  watch_context.set_deadline(std::chrono::system_clock::now() +
+                             std::chrono::seconds(10));
+  std::unique_ptr<grpc::ClientReader<v1::Event>> events =
+      daemon_->containers().Watch(&watch_context, v1::WatchRequest());
+
+  v1::ExecStart start =
+      MakeStart("detach", {"sh", "-c", "echo discarded; sleep 0.5; exit 4"});
+  start.set_detach(true);
+  ExecResult result = RunExec(daemon_->exec(), {start});
+  EXPECT_TRUE(result.status.ok()) << result.status.error_message();
+  ASSERT_TRUE(result.started.has_value());
+  EXPECT_FALSE(result.exit.has_value());
+  EXPECT_EQ(result.stdout_bytes, "");
+  EXPECT_EQ(kill(result.started->pid(), 0), 0) << "still running";
+
+  std::optional<v1::Event> exited = NextExecExited(*events);
+  ASSERT_TRUE(exited.has_value());
+  EXPECT_EQ(exited->container().name(), "detach");
+  EXPECT_EQ(exited->exec_exited().pid(), result.started->pid());
+  EXPECT_EQ(exited->exec_exited().container_pid(),
+            result.started->container_pid());
+  EXPECT_EQ(exited->exec_exited().status().code(), 4);
+  EXPECT_TRUE(daemon_->Children().empty());
+  watch_context.TryCancel();
+  events->Finish();
+  Unregister("detach");
+}
+
+TEST_F(ExecTest, DetachedCommandIsSignalledByPid) {
+  TestContainer container = StartAndRegister("detach-signal");
+  grpc::ClientContext watch_context;
+  watch_context.set_deadline(std::chrono::system_clock::now() +
+                             std::chrono::seconds(10));
+  std::unique_ptr<grpc::ClientReader<v1::Event>> events =
+      daemon_->containers().Watch(&watch_context, v1::WatchRequest());
+  v1::ExecStart start = MakeStart("detach-signal", {"sleep", "1000"});
+  start.set_detach(true);
+  ExecResult result = RunExec(daemon_->exec(), {start});
+  ASSERT_TRUE(result.started.has_value());
+
+  struct Case {
+    std::string container;
+    int pid;
+    int signal;
+    grpc::StatusCode code;
+  };
+  const std::vector<Case> cases = {
+      {"detach-signal", result.started->pid() + 100000, SIGTERM,
+       grpc::StatusCode::NOT_FOUND},
+      {"other", result.started->pid(), SIGTERM, grpc::StatusCode::NOT_FOUND},
+      {"detach-signal", result.started->pid(), 0,
+       grpc::StatusCode::INVALID_ARGUMENT},
+      {"detach-signal", result.started->pid(), SIGTERM, grpc::StatusCode::OK},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.container + " " + std::to_string(c.signal));
+    grpc::ClientContext context;
+    v1::SignalRequest request;
+    request.set_container(c.container);
+    request.set_pid(c.pid);
+    request.set_signal(c.signal);
+    v1::SignalResponse response;
+    EXPECT_EQ(daemon_->exec().Signal(&context, request, &response).error_code(),
+              c.code);
+  }
+
+  std::optional<v1::Event> exited = NextExecExited(*events);
+  ASSERT_TRUE(exited.has_value());
+  EXPECT_EQ(exited->exec_exited().status().signal(), SIGTERM);
+  EXPECT_TRUE(OnlyInitRemains(container));
+  watch_context.TryCancel();
+  events->Finish();
+  Unregister("detach-signal");
+}
+
+TEST_F(ExecTest, TerminalHasTheRequestedSizeFromTheFirstInstruction) {
+  TestContainer container = StartAndRegister("tty-size");
+  struct Case {
+    uint32_t rows;
+    uint32_t columns;
+    std::string shown;
+  };
+  // No size given: 24x80, never 0x0.
+  const std::vector<Case> cases = {
+      {30, 100, "30 100\r\n"}, {2, 3, "2 3\r\n"}, {0, 0, "24 80\r\n"}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.shown);
+    v1::ExecStart start = MakeStart("tty-size", {"stty", "size"});
+    start.set_tty(true);
+    if (c.rows > 0) {
+      start.mutable_window_size()->set_rows(c.rows);
+      start.mutable_window_size()->set_columns(c.columns);
+    }
+    ExecResult result = RunExec(daemon_->exec(), {start});
+    ExpectExitCode(result, 0);
+    EXPECT_EQ(result.stdout_bytes, c.shown);
+    EXPECT_EQ(result.stderr_bytes, "");
+  }
+  Unregister("tty-size");
+}
+
+TEST_F(ExecTest, TerminalIsOneOfTheContainersOwnPtys) {
+  TestContainer container = StartAndRegister("tty-own");
+  v1::ExecStart start = MakeStart(
+      "tty-own", {"sh", "-c", "tty; ls -1 /dev/pts; echo err >&2; true"});
+  start.set_tty(true);
+  ExecResult result = RunExec(daemon_->exec(), {start});
+  ExpectExitCode(result, 0);
+  // The first terminal of the container's private devpts, listed in its
+  // /dev/pts; stderr comes through the terminal too.
+  EXPECT_EQ(result.stdout_bytes, "/dev/pts/0\r\n0\r\nptmx\r\nerr\r\n");
+  Unregister("tty-own");
+}
+
+TEST_F(ExecTest, ResizesAreAppliedInOrderEvenBeforeTheCommandRuns) {
+  TestContainer container = StartAndRegister("tty-resize");
+  grpc::ClientContext context;
+  auto stream = daemon_->exec().Exec(&context);
+  v1::ExecRequest request;
+  *request.mutable_start() = MakeStart(
+      "tty-resize", {"sh", "-c", "sleep 0.3; stty size; read x; stty size"});
+  request.mutable_start()->set_tty(true);
+  request.mutable_start()->set_attach_stdin(true);
+  ASSERT_TRUE(stream->Write(request));
+  for (int size : {40, 41, 42}) {
+    request.mutable_resize()->set_rows(size);
+    request.mutable_resize()->set_columns(size * 3);
+    ASSERT_TRUE(stream->Write(request));
+  }
+  std::string output;
+  v1::ExecResponse response;
+  while (output.find("126\r\n") == std::string::npos &&
+         stream->Read(&response)) {
+    output += response.stdout_data();
+  }
+  EXPECT_EQ(output, "42 126\r\n");
+  request.mutable_resize()->set_rows(50);
+  request.mutable_resize()->set_columns(60);
+  ASSERT_TRUE(stream->Write(request));
+  request.set_stdin_data("\n");
+  ASSERT_TRUE(stream->Write(request));
+  while (stream->Read(&response) && !response.has_exit()) {
+    output += response.stdout_data();
+  }
+  // The newline typed is echoed by the terminal.
+  EXPECT_EQ(output, "42 126\r\n\r\n50 60\r\n");
+  EXPECT_EQ(response.exit().code(), 0);
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+  Unregister("tty-resize");
+}
+
+TEST_F(ExecTest, CtrlCOnTheTerminalInterruptsTheCommand) {
+  TestContainer container = StartAndRegister("tty-intr");
+  grpc::ClientContext context;
+  auto stream = daemon_->exec().Exec(&context);
+  v1::ExecRequest request;
+  *request.mutable_start() =
+      MakeStart("tty-intr", {"sh", "-c", "echo go; sleep 100"});
+  request.mutable_start()->set_tty(true);
+  request.mutable_start()->set_attach_stdin(true);
+  ASSERT_TRUE(stream->Write(request));
+  v1::ExecResponse response;
+  std::string output;
+  while (output.find("go") == std::string::npos && stream->Read(&response)) {
+    output += response.stdout_data();
+  }
+  request.set_stdin_data("\x03");
+  ASSERT_TRUE(stream->Write(request));
+  while (stream->Read(&response) && !response.has_exit()) {
+  }
+  ASSERT_TRUE(response.has_exit());
+  // The terminal turned ^C into SIGINT for the foreground process group.
+  EXPECT_EQ(response.exit().signal(), SIGINT);
+  stream->WritesDone();
+  stream->Finish();
+  Unregister("tty-intr");
 }
 
 // The nsfd-by-nsfd path of kernels before 5.8, forced on this one.
