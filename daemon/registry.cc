@@ -12,6 +12,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/cgroups.h"
+#include "daemon/lsm.h"
 #include "daemon/process.h"
 #include "daemon/status_macros.h"
 #include "google/protobuf/util/time_util.h"
@@ -52,6 +53,21 @@ absl::Status FillCgroups(const Pidfd& pidfd, pid_t pid, v1::Container* record) {
     cgroup->set_hierarchy_id(member.hierarchy_id);
     cgroup->set_controllers(member.controllers);
     cgroup->set_path(member.path);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FillSecurity(const Pidfd& pidfd, pid_t pid,
+                          v1::Container* record) {
+  Lsm lsm = ActiveLsm();
+  record->set_lsm(lsm == Lsm::kAppArmor  ? "apparmor"
+                  : lsm == Lsm::kSELinux ? "selinux"
+                                         : "none");
+  ATTACHD_ASSIGN_OR_RETURN(ExecLabel label, ReadExecLabel(lsm, pidfd, pid));
+  record->set_lsm_label(label.value);
+  record->add_not_applied("seccomp");
+  if (lsm == Lsm::kNone) {
+    record->add_not_applied("lsm");
   }
   return absl::OkStatus();
 }
@@ -209,6 +225,9 @@ absl::StatusOr<v1::Container> Registry::Register(
         absl::StrCat("process ", pid, " has exited"));
   }
   *record.mutable_registered_at() = Now();
+  if (absl::Status status = FillSecurity(pidfd, pid, &record); !status.ok()) {
+    return ExitedWhileRegistering(status, pid);
+  }
 
   auto ref = std::make_shared<ContainerRef>();
   ref->name = name;
