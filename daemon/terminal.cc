@@ -9,22 +9,34 @@
 namespace attachd::daemon {
 namespace {
 
+// A one-byte message with room for one descriptor, as SCM_RIGHTS needs.
+// Async-signal-safe to fill; points into itself, so it must not move.
+struct DescriptorMessage {
+  DescriptorMessage() {
+    data = {&byte, 1};
+    header.msg_iov = &data;
+    header.msg_iovlen = 1;
+    header.msg_control = control;
+    header.msg_controllen = sizeof(control);
+  }
+  DescriptorMessage(const DescriptorMessage&) = delete;
+  DescriptorMessage& operator=(const DescriptorMessage&) = delete;
+
+  char byte = 0;
+  struct iovec data;
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr header = {};
+};
+
 // Async-signal-safe.
 int SendDescriptor(int socket_fd, int fd) {
-  char byte = 0;
-  struct iovec data = {&byte, 1};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr message = {};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof(control);
-  struct cmsghdr* header = CMSG_FIRSTHDR(&message);
+  DescriptorMessage message;
+  struct cmsghdr* header = CMSG_FIRSTHDR(&message.header);
   header->cmsg_level = SOL_SOCKET;
   header->cmsg_type = SCM_RIGHTS;
   header->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(header), &fd, sizeof(int));
-  while (sendmsg(socket_fd, &message, MSG_NOSIGNAL) < 0) {
+  while (sendmsg(socket_fd, &message.header, MSG_NOSIGNAL) < 0) {
     if (errno != EINTR) {
       return errno;
     }
@@ -71,18 +83,12 @@ int InstallContainerTerminal(int socket_fd, const winsize& size) {
 }
 
 absl::StatusOr<UniqueFd> ReceiveTerminalMaster(int socket_fd) {
-  char byte;
-  struct iovec data = {&byte, 1};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr message = {};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof(control);
-  if (recvmsg(socket_fd, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0) {
+  DescriptorMessage message;
+  if (recvmsg(socket_fd, &message.header, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) <
+      0) {
     return absl::ErrnoToStatus(errno, "recvmsg(terminal master)");
   }
-  struct cmsghdr* header = CMSG_FIRSTHDR(&message);
+  struct cmsghdr* header = CMSG_FIRSTHDR(&message.header);
   if (header == nullptr || header->cmsg_type != SCM_RIGHTS ||
       header->cmsg_len != CMSG_LEN(sizeof(int))) {
     return absl::InternalError("the worker sent no terminal master");
