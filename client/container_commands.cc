@@ -142,8 +142,8 @@ int RunRemove(ContainerStub& stub, const std::vector<std::string>& names,
 int RunEvents(ContainerStub& stub, bool include_existing, EventFormat format,
               const CommandEnv& env) {
   grpc::ClientContext context;
-  absl::StatusOr<std::unique_ptr<TerminationSignalWatcher>> watcher =
-      TerminationSignalWatcher::Start([&context](int) { context.TryCancel(); });
+  absl::StatusOr<std::unique_ptr<SignalWatcher>> watcher =
+      SignalWatcher::Start([&context](int) { context.TryCancel(); });
   if (!watcher.ok()) {
     *env.err << ErrorLine("events", watcher.status().message()) << "\n";
     return 1;
@@ -165,7 +165,8 @@ int RunEvents(ContainerStub& stub, bool include_existing, EventFormat format,
   }
 
   grpc::Status status = reader->Finish();
-  if (status.ok() || output_failed || (*watcher)->first_signal() != 0) {
+  if (status.ok() || output_failed ||
+      (*watcher)->first_termination_signal() != 0) {
     return 0;
   }
   *env.err << RpcErrorLine("watch events", status, env.socket_path, answered)

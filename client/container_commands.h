@@ -5,7 +5,7 @@
 // deadline), writes results to `env.out`, writes one line per failure to
 // `env.err` ("attachctl: <what failed>: <why>"), and returns attachctl's
 // exit status: 0 on success, 1 if anything failed.  Call from the main
-// thread; RunEvents() installs a TerminationSignalWatcher.
+// thread; RunEvents() installs a SignalWatcher.
 
 #ifndef ATTACHD_CLIENT_CONTAINER_COMMANDS_H_
 #define ATTACHD_CLIENT_CONTAINER_COMMANDS_H_
@@ -53,9 +53,9 @@ int RunRemove(ContainerStub& stub, const std::vector<std::string>& names,
 enum class EventFormat { kText, kJson };
 
 // Follows ContainerService.Watch, one EventLine() or one-line JSON object
-// per event, flushed as it arrives.  Returns 0 when SIGINT or SIGTERM ends
-// it, when the daemon ends the stream cleanly, or when `env.out` fails (its
-// reader went away); 1 when the call fails.
+// per event, flushed as it arrives.  Returns 0 when SIGINT, SIGTERM or
+// SIGHUP ends it, when the daemon ends the stream cleanly, or when
+// `env.out` fails (its reader went away); 1 when the call fails.
 //
 // Limitation: a reader that went away is noticed only when the next event
 // is written, as with `docker events | head -1`.

@@ -182,6 +182,43 @@ TEST_F(ContainerCommandsTest, EventsJsonPrintsOneObjectPerLine) {
               StartsWith("{\"type\":\"TYPE_EXITED\",\"container\":{"));
 }
 
+Event ExecExited(const std::string& name, int pid, int code) {
+  Event event = MakeEvent(Event::TYPE_EXEC_EXITED, name, 1);
+  event.mutable_exec_exited()->set_pid(pid);
+  event.mutable_exec_exited()->set_container_pid(12);
+  event.mutable_exec_exited()->mutable_status()->set_code(code);
+  return event;
+}
+
+TEST_F(ContainerCommandsTest, EventsPrintsAnExecExit) {
+  Event killed = ExecExited("web", 31338, 0);
+  killed.mutable_exec_exited()->mutable_status()->set_signal(15);
+  service_.SetWatchScript({ExecExited("web", 31337, 0), killed},
+                          grpc::Status::OK);
+
+  EXPECT_EQ(RunEvents(*stub_, false, EventFormat::kText, Env()), 0);
+  EXPECT_EQ(out_.str(),
+            "2023-11-14T22:13:20.000000Z exec-exited web pid=31337 exit=0\n"
+            "2023-11-14T22:13:20.000000Z exec-exited web pid=31338 "
+            "signal=15\n");
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(ContainerCommandsTest, EventsJsonCarriesTheExecExit) {
+  // Without its container, so that the line is only the event's own
+  // fields.
+  Event event = ExecExited("web", 31337, 3);
+  event.clear_container();
+  service_.SetWatchScript({event}, grpc::Status::OK);
+
+  EXPECT_EQ(RunEvents(*stub_, false, EventFormat::kJson, Env()), 0);
+  EXPECT_EQ(out_.str(),
+            "{\"type\":\"TYPE_EXEC_EXITED\",\"execExited\":{\"pid\":31337,"
+            "\"containerPid\":12,\"status\":{\"coreDumped\":false,"
+            "\"timedOut\":false,\"code\":3}},\"time\":\"2023-11-14T22:13:20Z\"}"
+            "\n");
+}
+
 TEST_F(ContainerCommandsTest, EventsReportsAStreamThatFails) {
   service_.SetWatchScript(
       {MakeEvent(Event::TYPE_REGISTERED, "web", 42)},

@@ -1,16 +1,24 @@
 // ExecSession: one ExecService.Exec call, as `attachctl exec` runs it.
 //
 // Run() sends the ExecStart and then:
-//   - with start.attach_stdin(), forwards `stdin_fd` from a thread of its own
-//   as
-//     `stdin` messages of at most kStdinChunkSize bytes; at end of file it
-//     sends `stdin_close` and half-closes.  Without start.attach_stdin() it
-//     half-closes right after the ExecStart.
-//   - writes the bytes of `stdout` and `stderr` messages, fully and in the
-//     order they arrive, to `stdout_fd` and `stderr_fd`.
-//   - when `exit` arrives, stops forwarding stdin and half-closes if it has
-//     not yet: the daemon ends the call only after the client half-closes.
-// It returns once the call has ended.
+//   - while the command runs, a writer thread of the session's own sends:
+//     * with start.attach_stdin(), what it reads from `stdin_fd`, as
+//       `stdin_data` messages of at most kStdinChunkSize bytes; at end of
+//       file a `stdin_close`;
+//     * with start.tty(), a `resize` message for each Resize() call, always
+//       after the ExecStart, with the latest size when several calls came
+//       before it could send (sizes are not queued).
+//     Without start.tty() the session half-closes after `stdin_close`, or
+//     right after the ExecStart when stdin is not attached either (there is
+//     then no writer thread).  With start.tty() it keeps the call open for
+//     resizes until `exit`.
+//   - writes the bytes of `stdout_data` and `stderr_data` messages, fully
+//     and in the order they arrive, to `stdout_fd` and `stderr_fd`.
+//   - when `exit` arrives, stops the writer and half-closes if it has not
+//     yet: the daemon ends the call only after the client half-closes.
+// It returns once the call has ended.  With start.detach() the daemon ends
+// the call after `started`; the session half-closes right after the
+// ExecStart and returns what it got.
 //
 // Output to a descriptor whose reader went away (EPIPE) is dropped from
 // then on; the caller must ignore SIGPIPE.  Any other write error is
@@ -19,12 +27,14 @@
 // file.
 //
 // Descriptors: the three fds are borrowed and must stay open until Run()
-// returns; the session owns only an internal eventfd (close-on-exec).
+// returns; the session owns only two internal eventfds (close-on-exec).
 //
-// Threads: Run() is called once, from one thread.  Cancel() may be called
-// from any thread at any time, before, during or after Run().  Write() and
-// WritesDone() on the stream never overlap: while the stdin thread runs it
-// alone writes; the calling thread writes only after joining it.
+// Threads: Run() is called once, from one thread.  Cancel() and Resize()
+// may be called from any thread at any time, before, during or after
+// Run(); neither blocks nor touches the stream, so a signal watcher's
+// thread may call them.  Write() and WritesDone() on the stream never
+// overlap: while the writer thread runs it alone writes; the calling thread
+// writes only before starting it and after joining it.
 
 #ifndef ATTACHD_CLIENT_EXEC_SESSION_H_
 #define ATTACHD_CLIENT_EXEC_SESSION_H_
@@ -32,8 +42,10 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "attachd/v1/attachd.grpc.pb.h"
 #include "client/exit_code.h"
 #include "common/unique_fd.h"
@@ -49,6 +61,9 @@ struct ExecIo {
   int stderr_fd = 2;
   // Report the `started` message (the command's pids) on `stderr_fd`.
   bool verbose = false;
+  // End attachctl's own lines on `stderr_fd` with "\r\n": set while the
+  // local terminal is in raw mode, which does not turn "\n" into one.
+  bool raw_terminal = false;
 };
 
 class ExecSession {
@@ -66,17 +81,23 @@ class ExecSession {
   // with status CANCELLED unless `exit` had already arrived.
   void Cancel() { context_.TryCancel(); }
 
- private:
-  enum class StdinEvent { kData, kEndOfFile, kWoken };
+  // Asks for a `resize` message with `size` (see above).  Ignored unless
+  // the ExecStart has tty set.
+  void Resize(const attachd::v1::WindowSize& size);
 
-  std::optional<attachd::v1::ExitStatus> ReadUntilExit(bool* daemon_answered);
+ private:
+  enum class InputEvent { kData, kEndOfFile, kResize, kWoken, kNothing };
+
+  std::optional<attachd::v1::ExitStatus> ReadUntilExit(ExecResult* result);
   void WriteOutput(int fd, const std::string& bytes, bool* open);
   void ReportStarted(const attachd::v1::Started& started);
   void DrainAfterExit();
 
-  void ForwardStdin();
-  StdinEvent ReadStdin(std::string* chunk);
-  void StopStdinAndHalfClose();
+  void ForwardInput(bool attach_stdin, bool tty);
+  InputEvent WaitForInput(bool stdin_open, bool tty, std::string* chunk);
+  InputEvent ReadStdin(std::string* chunk);
+  bool SendResize();
+  void StopWriterAndHalfClose();
   void Warn(const std::string& message);
 
   attachd::v1::ExecService::StubInterface* stub_;
@@ -86,10 +107,16 @@ class ExecSession {
                                                     attachd::v1::ExecResponse>>
       stream_;
 
-  // Wakes the stdin thread from poll(2) when `exit` arrives.
+  // Wakes the writer thread from poll(2) when `exit` arrives.
   common::UniqueFd wake_fd_;
-  std::thread stdin_thread_;
-  // Whether WritesDone() ran; written by the stdin thread before it ends,
+  // Counts Resize() calls not yet sent (non-blocking).
+  common::UniqueFd resize_fd_;
+  absl::Mutex resize_mutex_;
+  std::optional<attachd::v1::WindowSize> pending_resize_
+      ABSL_GUARDED_BY(resize_mutex_);
+
+  std::thread writer_thread_;
+  // Whether WritesDone() ran; written by the writer thread before it ends,
   // read by the calling thread after joining it.
   bool half_closed_ = false;
 

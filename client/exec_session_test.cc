@@ -393,5 +393,179 @@ TEST_F(ExecSessionTest, StopsWritingAStreamWhoseReaderWentAway) {
   EXPECT_EQ(ExitCodeFor(result), 0);
 }
 
+attachd::v1::WindowSize Size(uint32_t rows, uint32_t columns) {
+  attachd::v1::WindowSize size;
+  size.set_rows(rows);
+  size.set_columns(columns);
+  return size;
+}
+
+ExecRequest ResizeTo(uint32_t rows, uint32_t columns) {
+  ExecRequest request;
+  *request.mutable_resize() = Size(rows, columns);
+  return request;
+}
+
+ExecRequest StdinData(const std::string& bytes) {
+  ExecRequest request;
+  request.set_stdin_data(bytes);
+  return request;
+}
+
+ExecRequest StdinClose() {
+  ExecRequest request;
+  request.mutable_stdin_close();
+  return request;
+}
+
+ExecRequest StartRequest(const ExecStart& start) {
+  ExecRequest request;
+  *request.mutable_start() = start;
+  return request;
+}
+
+std::vector<std::string> Printed(const std::vector<ExecRequest>& requests) {
+  std::vector<std::string> printed;
+  for (const ExecRequest& request : requests) {
+    printed.push_back(request.ShortDebugString());
+  }
+  return printed;
+}
+
+// Reads one request into `log`; false once the client has half-closed.
+bool ReadInto(ExecServerStream* stream, ExecRequestLog* log) {
+  ExecRequest request;
+  if (!stream->Read(&request)) {
+    return false;
+  }
+  log->Add(request);
+  return true;
+}
+
+TEST_F(ExecSessionTest, TtySendsResizesAfterStartAndHalfClosesOnlyAfterExit) {
+  ExecStart start = StartIn("web");
+  start.set_tty(true);
+  *start.mutable_window_size() = Size(24, 80);
+  ExecRequestLog log;
+  std::promise<void> second_resize_asked;
+  bool half_closed_before_exit = false;
+  bool half_closed_after_exit = false;
+  ScriptedExecService service(
+      [&](grpc::ServerContext* context, ExecServerStream* stream) {
+        ReadInto(stream, &log);
+        ReadInto(stream, &log);
+        second_resize_asked.get_future().wait();
+        half_closed_before_exit = !ReadInto(stream, &log);
+        stream->Write(Stdout("tty\r\n"));
+        stream->Write(ExitCode(0));
+        half_closed_after_exit =
+            WaitForHalfClose(context, stream, kHalfCloseLimit, nullptr);
+        return grpc::Status::OK;
+      });
+  TestServer server({&service});
+  auto stub = ExecService::NewStub(server.Connect());
+  ExecSession session(stub.get(), io_);
+
+  session.Resize(Size(30, 100));  // Before Run: sent right after the start.
+  std::future<ExecResult> result =
+      std::async(std::launch::async, [&] { return session.Run(start); });
+  log.WaitUntil([](const std::vector<ExecRequest>& r) { return r.size() >= 2; },
+                absl::Seconds(5));
+  session.Resize(Size(40, 120));
+  second_resize_asked.set_value();
+
+  EXPECT_EQ(ExitCodeFor(result.get()), 0);
+  EXPECT_EQ(
+      Printed(log.requests()),
+      Printed({StartRequest(start), ResizeTo(30, 100), ResizeTo(40, 120)}));
+  EXPECT_FALSE(half_closed_before_exit);
+  EXPECT_TRUE(half_closed_after_exit);
+  EXPECT_EQ(FileContents(stdout_.get()), "tty\r\n");
+}
+
+TEST_F(ExecSessionTest, TtyKeepsTheCallOpenForResizesAfterStdinCloses) {
+  stdin_ = MemfdWithContents("ls\r");
+  io_.stdin_fd = stdin_.get();
+  ExecStart start = StartIn("web");
+  start.set_tty(true);
+  start.set_attach_stdin(true);
+  ExecRequestLog log;
+  std::promise<void> resize_asked;
+  ScriptedExecService service(
+      [&](grpc::ServerContext* context, ExecServerStream* stream) {
+        for (int i = 0; i < 3; ++i) {
+          ReadInto(stream, &log);
+        }
+        resize_asked.get_future().wait();
+        ReadInto(stream, &log);
+        stream->Write(ExitCode(0));
+        WaitForHalfClose(context, stream, kHalfCloseLimit, nullptr);
+        return grpc::Status::OK;
+      });
+  TestServer server({&service});
+  auto stub = ExecService::NewStub(server.Connect());
+  ExecSession session(stub.get(), io_);
+
+  std::future<ExecResult> result =
+      std::async(std::launch::async, [&] { return session.Run(start); });
+  log.WaitUntil([](const std::vector<ExecRequest>& r) { return r.size() >= 3; },
+                absl::Seconds(5));
+  session.Resize(Size(50, 132));
+  resize_asked.set_value();
+
+  EXPECT_EQ(ExitCodeFor(result.get()), 0);
+  EXPECT_EQ(Printed(log.requests()),
+            Printed({StartRequest(start), StdinData("ls\r"), StdinClose(),
+                     ResizeTo(50, 132)}));
+}
+
+TEST_F(ExecSessionTest, WithoutTtyIgnoresResize) {
+  ExecStart start = StartIn("web");
+  ExecRequestLog log;
+  bool half_closed_after_start = false;
+  ScriptedExecService service(
+      [&](grpc::ServerContext*, ExecServerStream* stream) {
+        ReadInto(stream, &log);
+        half_closed_after_start = !ReadInto(stream, &log);
+        stream->Write(ExitCode(0));
+        return grpc::Status::OK;
+      });
+  TestServer server({&service});
+  auto stub = ExecService::NewStub(server.Connect());
+  ExecSession session(stub.get(), io_);
+
+  session.Resize(Size(30, 100));
+  ExecResult result = session.Run(start);
+
+  EXPECT_TRUE(half_closed_after_start);
+  EXPECT_EQ(Printed(log.requests()), Printed({StartRequest(start)}));
+  EXPECT_EQ(ExitCodeFor(result), 0);
+}
+
+TEST_F(ExecSessionTest, DetachHalfClosesAtOnceAndReturnsThePids) {
+  ExecStart start = StartIn("web");
+  start.set_detach(true);
+  bool half_closed_after_start = false;
+  ExecResult result = RunAgainst(
+      [&](grpc::ServerContext* context, ExecServerStream* stream) {
+        ExecRequest request;
+        stream->Read(&request);
+        half_closed_after_start = !stream->Read(&request);
+        ExecResponse started;
+        started.mutable_started()->set_pid(4242);
+        started.mutable_started()->set_container_pid(7);
+        stream->Write(started);
+        return grpc::Status::OK;
+      },
+      start);
+
+  EXPECT_TRUE(half_closed_after_start);
+  EXPECT_TRUE(result.status.ok()) << result.status.error_message();
+  ASSERT_TRUE(result.started.has_value());
+  EXPECT_EQ(result.started->pid(), 4242);
+  EXPECT_EQ(result.started->container_pid(), 7);
+  EXPECT_FALSE(result.exit.has_value());
+}
+
 }  // namespace
 }  // namespace attachd::client

@@ -9,6 +9,9 @@ using ::attachd::v1::ExecError;
 using ::attachd::v1::ExitStatus;
 
 int ExitCodeForExitStatus(const ExitStatus& exit) {
+  if (exit.timed_out()) {
+    return kExitTimedOut;
+  }
   switch (exit.status_case()) {
     case ExitStatus::kCode:
       if (exit.code() >= 0 && exit.code() <= 255) {

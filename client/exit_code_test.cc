@@ -87,7 +87,16 @@ TEST(ExitCode, FollowsShellConventions) {
       {"OK without exit is a daemon bug", Failed(grpc::Status::OK), 1},
       {"interrupted by SIGINT", Failed(cancelled, SIGINT), 130},
       {"interrupted by SIGTERM", Failed(cancelled, SIGTERM), 143},
+      {"interrupted by SIGHUP", Failed(cancelled, SIGHUP), 129},
   };
+
+  ExitStatus timed_out = Signal(SIGKILL);
+  timed_out.set_timed_out(true);
+  cases.push_back({"killed by its timeout", Exited(timed_out), 124});
+  ExitStatus exited_at_timeout = Code(0);
+  exited_at_timeout.set_timed_out(true);
+  cases.push_back(
+      {"timed out even if it then exited 0", Exited(exited_at_timeout), 124});
 
   ExecResult exited_then_interrupted = Exited(Code(4));
   exited_then_interrupted.interrupt_signal = SIGINT;

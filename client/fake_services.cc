@@ -34,6 +34,26 @@ bool WaitForHalfClose(grpc::ServerContext* context, ExecServerStream* stream,
   return !context->IsCancelled();
 }
 
+void ExecRequestLog::Add(const attachd::v1::ExecRequest& request) {
+  absl::MutexLock lock(&mutex_);
+  requests_.push_back(request);
+}
+
+std::vector<attachd::v1::ExecRequest> ExecRequestLog::WaitUntil(
+    const Predicate& predicate, absl::Duration limit) {
+  absl::MutexLock lock(&mutex_);
+  auto holds = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    return predicate(requests_);
+  };
+  mutex_.AwaitWithTimeout(absl::Condition(&holds), limit);
+  return requests_;
+}
+
+std::vector<attachd::v1::ExecRequest> ExecRequestLog::requests() {
+  absl::MutexLock lock(&mutex_);
+  return requests_;
+}
+
 void FakeContainerService::Add(const Container& container) {
   absl::MutexLock lock(&mutex_);
   containers_[container.name()] = container;

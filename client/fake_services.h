@@ -22,21 +22,58 @@ namespace attachd::client {
 using ExecServerStream = grpc::ServerReaderWriter<attachd::v1::ExecResponse,
                                                   attachd::v1::ExecRequest>;
 
-// An ExecService whose every call runs `script`.
+// An ExecService whose every Exec call runs `script` and whose every Signal
+// call runs `signal_script`, or answers UNIMPLEMENTED without one (as an
+// attachd that does not serve Signal).
 class ScriptedExecService final : public attachd::v1::ExecService::Service {
  public:
   using Script =
       std::function<grpc::Status(grpc::ServerContext*, ExecServerStream*)>;
+  using SignalScript =
+      std::function<grpc::Status(const attachd::v1::SignalRequest&)>;
 
-  explicit ScriptedExecService(Script script) : script_(std::move(script)) {}
+  explicit ScriptedExecService(Script script,
+                               SignalScript signal_script = nullptr)
+      : script_(std::move(script)), signal_script_(std::move(signal_script)) {}
 
   grpc::Status Exec(grpc::ServerContext* context,
                     ExecServerStream* stream) override {
     return script_(context, stream);
   }
 
+  grpc::Status Signal(grpc::ServerContext*,
+                      const attachd::v1::SignalRequest* request,
+                      attachd::v1::SignalResponse*) override {
+    if (signal_script_ == nullptr) {
+      return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    return signal_script_(*request);
+  }
+
  private:
   const Script script_;
+  const SignalScript signal_script_;
+};
+
+// The requests of an Exec call as a script reads them, for the test's
+// thread to wait on.  Thread-safe.
+class ExecRequestLog {
+ public:
+  using Predicate =
+      std::function<bool(const std::vector<attachd::v1::ExecRequest>&)>;
+
+  void Add(const attachd::v1::ExecRequest& request);
+
+  // Waits until `predicate` holds of the requests so far, or `limit`
+  // passes; returns the requests either way.
+  std::vector<attachd::v1::ExecRequest> WaitUntil(const Predicate& predicate,
+                                                  absl::Duration limit);
+
+  std::vector<attachd::v1::ExecRequest> requests();
+
+ private:
+  absl::Mutex mutex_;
+  std::vector<attachd::v1::ExecRequest> requests_ ABSL_GUARDED_BY(mutex_);
 };
 
 // For Exec scripts: reads until the client half-closes (Read() returns

@@ -82,9 +82,30 @@ std::string EventTypeName(Event::Type type) {
       return "exited";
     case Event::TYPE_UNREGISTERED:
       return "unregistered";
+    case Event::TYPE_EXEC_EXITED:
+      return "exec-exited";
     default:
       return absl::StrCat("type-", static_cast<int>(type));
   }
+}
+
+std::string ExitStatusFields(const attachd::v1::ExitStatus& status) {
+  std::string fields;
+  switch (status.status_case()) {
+    case attachd::v1::ExitStatus::kCode:
+      fields = absl::StrCat("exit=", status.code());
+      break;
+    case attachd::v1::ExitStatus::kSignal:
+      fields = absl::StrCat("signal=", status.signal());
+      break;
+    case attachd::v1::ExitStatus::STATUS_NOT_SET:
+      fields = "exit=unknown";
+      break;
+  }
+  if (status.timed_out()) {
+    absl::StrAppend(&fields, " timed-out");
+  }
+  return fields;
 }
 
 }  // namespace
@@ -156,10 +177,16 @@ std::string ContainerTable(const ListResponse& list, absl::Time now) {
 }
 
 std::string EventLine(const Event& event) {
-  return absl::StrCat(
+  std::string line = absl::StrCat(
       absl::FormatTime(kRfc3339Utc, ToTime(event.time()), absl::UTCTimeZone()),
-      " ", EventTypeName(event.type()), " ", event.container().name(),
-      " pid=", event.container().pid());
+      " ", EventTypeName(event.type()), " ", event.container().name());
+  if (event.type() == Event::TYPE_EXEC_EXITED) {
+    absl::StrAppend(&line, " pid=", event.exec_exited().pid(), " ",
+                    ExitStatusFields(event.exec_exited().status()));
+  } else {
+    absl::StrAppend(&line, " pid=", event.container().pid());
+  }
+  return line;
 }
 
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message,

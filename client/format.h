@@ -42,9 +42,13 @@ std::string StateName(attachd::v1::Container::State state);
 std::string ContainerTable(const attachd::v1::ListResponse& list,
                            absl::Time now);
 
-// One `attachctl events` line without its '\n':
-// "<time> <registered|exited|unregistered> <name> pid=<pid>", the time in
-// RFC 3339 with fractional seconds, in UTC.
+// One `attachctl events` line without its '\n', the time in RFC 3339 with
+// fractional seconds, in UTC:
+//   "<time> <registered|exited|unregistered> <name> pid=<pid>" with the
+//   container's pid;
+//   "<time> exec-exited <name> pid=<pid> exit=<code>", or "signal=<N>"
+//   instead of "exit=<code>", with the detached command's pid
+//   (Started.pid), and " timed-out" at the end when its timeout killed it.
 std::string EventLine(const attachd::v1::Event& event);
 
 enum class JsonLayout { kOneLine, kIndented };

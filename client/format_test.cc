@@ -1,5 +1,6 @@
 #include "client/format.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -149,6 +150,46 @@ TEST(EventLine, WritesUtcTimeTypeNameAndPid) {
   }
 }
 
+TEST(EventLine, WritesAnExecExitWithTheCommandsPidAndStatus) {
+  struct Case {
+    std::function<void(attachd::v1::ExitStatus*)> set;
+    std::string line;
+  };
+  for (const Case& c : std::vector<Case>{
+           {[](attachd::v1::ExitStatus* s) { s->set_code(0); },
+            "2023-11-14T22:13:20.000042Z exec-exited web pid=31337 exit=0"},
+           {[](attachd::v1::ExitStatus* s) { s->set_code(3); },
+            "2023-11-14T22:13:20.000042Z exec-exited web pid=31337 exit=3"},
+           {[](attachd::v1::ExitStatus* s) { s->set_signal(9); },
+            "2023-11-14T22:13:20.000042Z exec-exited web pid=31337 signal=9"},
+           {[](attachd::v1::ExitStatus* s) {
+              s->set_signal(6);
+              s->set_core_dumped(true);
+            },
+            "2023-11-14T22:13:20.000042Z exec-exited web pid=31337 signal=6"},
+           {[](attachd::v1::ExitStatus* s) {
+              s->set_signal(9);
+              s->set_timed_out(true);
+            },
+            "2023-11-14T22:13:20.000042Z exec-exited web pid=31337 signal=9 "
+            "timed-out"},
+           {[](attachd::v1::ExitStatus*) {},
+            "2023-11-14T22:13:20.000042Z exec-exited web pid=31337 "
+            "exit=unknown"},
+       }) {
+    SCOPED_TRACE(c.line);
+    Event event;
+    event.set_type(Event::TYPE_EXEC_EXITED);
+    *event.mutable_container() = Web();
+    SetTime(event.mutable_time(), kNow + absl::Microseconds(42));
+    event.mutable_exec_exited()->set_pid(31337);
+    event.mutable_exec_exited()->set_container_pid(12);
+    c.set(event.mutable_exec_exited()->mutable_status());
+
+    EXPECT_EQ(EventLine(event), c.line);
+  }
+}
+
 TEST(ToJson, NamesEnumsAndKeepsDefaults) {
   Container db = Db();
   db.clear_namespaces();
@@ -173,14 +214,18 @@ TEST(ToJson, NamesEnumsAndKeepsDefaults) {
             "   \"joined\": false\n"
             "  }\n"
             " ],\n"
-            " \"cgroups\": []\n"
+            " \"cgroups\": [],\n"
+            " \"lsm\": \"\",\n"
+            " \"lsmLabel\": \"\",\n"
+            " \"notApplied\": []\n"
             "}\n");
   ASSERT_TRUE(one_line.ok()) << one_line.status();
   EXPECT_EQ(*one_line,
             "{\"name\":\"database-primary\",\"pid\":17,\"startTime\":\"0\","
             "\"state\":\"STATE_EXITED\",\"namespaces\":[{\"type\":"
             "\"NAMESPACE_TYPE_USER\",\"device\":\"0\",\"inode\":\"4026531836\","
-            "\"joined\":false}],\"cgroups\":[]}");
+            "\"joined\":false}],\"cgroups\":[],\"lsm\":\"\",\"lsmLabel\":\"\","
+            "\"notApplied\":[]}");
 }
 
 }  // namespace

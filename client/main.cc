@@ -22,6 +22,7 @@
 #include "client/exec_command.h"
 #include "client/exit_code.h"
 #include "client/flag_parsing.h"
+#include "client/kill_command.h"
 #include "grpcpp/grpcpp.h"
 
 namespace attachd::client {
@@ -32,10 +33,16 @@ constexpr char kDefaultSocketPath[] = "/run/attachd/attachd.sock";
 constexpr char kExecFooter[] =
     "The command follows \"--\" and reaches the container byte for byte:\n"
     "  attachctl exec -i web -- sh -c 'cat > /tmp/notes'\n"
+    "  attachctl exec -it web -- sh\n"
+    "\n"
+    "With -it, stdin must be a terminal; it is in raw mode while the command\n"
+    "runs, so Ctrl-C goes to the command.  -d prints the command's pid for\n"
+    "attachctl kill and `attachctl events` reports its exit.\n"
     "\n"
     "Exit status: the command's; 128+N when signal N killed it or\n"
-    "interrupted attachctl; 127 when the program was not found; 126 when it\n"
-    "could not be started; 1 for any other failure; 2 for a usage error.";
+    "interrupted attachctl; 124 when --timeout killed it; 127 when the\n"
+    "program was not found; 126 when it could not be started; 1 for any\n"
+    "other failure; 2 for a usage error.";
 
 struct Flags {
   std::string socket_path;
@@ -49,6 +56,9 @@ struct Flags {
   std::vector<std::string> remove_names;
   bool events_since_start = false;
   bool events_json = false;
+  std::string kill_name;
+  std::string kill_pid;
+  std::string kill_signal = "KILL";
   ExecArgs exec;
 };
 
@@ -119,8 +129,9 @@ void AddContainerCommands(CLI::App& app, Flags& flags) {
   CLI::App* remove = app.add_subcommand("rm", "Unregister containers");
   remove->add_option("NAME", flags.remove_names)->required();
 
-  CLI::App* events =
-      app.add_subcommand("events", "Follow registrations and exits");
+  CLI::App* events = app.add_subcommand(
+      "events",
+      "Follow registrations, container exits and detached commands' exits");
   events->add_flag("--since-start", flags.events_since_start,
                    "First report the containers already registered");
   events->add_flag("--json", flags.events_json, "One JSON object per line");
@@ -131,6 +142,10 @@ void AddExecCommand(CLI::App& app, Flags& flags) {
       "exec", "Run a command in a container: exec [OPTIONS] NAME -- CMD...");
   exec->add_flag("-i,--interactive", flags.exec.interactive,
                  "Forward stdin to the command");
+  exec->add_flag("-t,--tty", flags.exec.tty,
+                 "Run the command on a terminal the size of this one");
+  exec->add_flag("-d,--detach", flags.exec.detach,
+                 "Start the command, print its pid and leave it running");
   exec->add_option("-e,--env", flags.exec.env,
                    "Set KEY=VALUE; KEY alone takes attachctl's value, if set")
       ->allow_extra_args(false);
@@ -139,9 +154,25 @@ void AddExecCommand(CLI::App& app, Flags& flags) {
   exec->add_option("-w,--cwd", flags.exec.cwd,
                    "Working directory in the container (default /)");
   exec->add_option("-u,--user", flags.exec.user,
-                   "UID[:GID] in the container (default 0:0)");
+                   "USER[:GROUP] in the container, names or numbers "
+                   "(default 0:0)");
+  exec->add_flag("--elevated", flags.exec.elevated,
+                 "Keep every capability of the container's user namespace");
+  exec->add_option("--timeout", flags.exec.timeout,
+                   "Kill the command after this long (30s, 5m, 1.5h)");
   exec->add_option("NAME", flags.exec.container)->required();
   exec->footer(kExecFooter);
+}
+
+void AddKillCommand(CLI::App& app, Flags& flags) {
+  CLI::App* kill = app.add_subcommand(
+      "kill", "Send a signal to a detached command: kill NAME PID");
+  kill->add_option("NAME", flags.kill_name)->required();
+  kill->add_option("PID", flags.kill_pid, "The pid that exec -d printed")
+      ->required();
+  kill->add_option("-s,--signal", flags.kill_signal,
+                   "A name (TERM, SIGTERM, term) or a number")
+      ->capture_default_str();
 }
 
 int UsageError(absl::string_view message) {
@@ -170,6 +201,24 @@ int RunExecCommand(Flags& flags) {
   ExecIo io;
   io.verbose = flags.verbose;
   return RunExec(*stub, *start, io, flags.socket_path);
+}
+
+int RunKillCommand(const Flags& flags) {
+  KillArgs args;
+  args.container = flags.kill_name;
+  absl::StatusOr<int32_t> pid = ParseProcessId("PID", flags.kill_pid);
+  if (!pid.ok()) {
+    return UsageError(pid.status().message());
+  }
+  args.pid = *pid;
+  absl::StatusOr<int> signal = ParseSignal("--signal", flags.kill_signal);
+  if (!signal.ok()) {
+    return UsageError(signal.status().message());
+  }
+  args.signal = *signal;
+
+  auto stub = attachd::v1::ExecService::NewStub(Connect(flags.socket_path));
+  return RunKill(*stub, args, CommandEnv{.socket_path = flags.socket_path});
 }
 
 // CLI11 would bend the numbers (see flag_parsing.h); they are parsed here.
@@ -237,6 +286,7 @@ int Main(int argc, char** argv) {
   AddGlobalFlags(app, flags);
   AddContainerCommands(app, flags);
   AddExecCommand(app, flags);
+  AddKillCommand(app, flags);
   app.require_subcommand(1);
 
   CLI::App* exec = app.get_subcommand("exec");
@@ -264,6 +314,9 @@ int Main(int argc, char** argv) {
   }
   if (split.has_separator) {
     return UsageError("only exec takes arguments after --");
+  }
+  if (app.got_subcommand("kill")) {
+    return RunKillCommand(flags);
   }
   return RunContainerCommand(app, flags);
 }

@@ -17,6 +17,9 @@ std::string CodeName(grpc::StatusCode code) {
       return "attachd did not answer in time";
     case grpc::StatusCode::UNAVAILABLE:
       return "lost the connection to attachd";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "this attachd does not serve that call (is it older than "
+             "attachctl?)";
     default:
       return absl::StrCat("call failed with gRPC status ",
                           static_cast<int>(code));

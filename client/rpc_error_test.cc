@@ -41,6 +41,9 @@ TEST(RpcErrorLine, NamesWhatFailedAndTheDaemonsMessage) {
             "attachctl: exec in web: lost the connection to attachd"},
            {grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, ""), false,
             "attachctl: exec in web: attachd did not answer in time"},
+           {grpc::Status(grpc::StatusCode::UNIMPLEMENTED, ""), true,
+            "attachctl: exec in web: this attachd does not serve that call "
+            "(is it older than attachctl?)"},
            {grpc::Status(grpc::StatusCode::INTERNAL, "two\nlines\r\n"), false,
             "attachctl: exec in web: two lines  "},
        }) {

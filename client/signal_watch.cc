@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/status/status.h"
@@ -20,6 +21,10 @@ std::atomic<bool> watcher_alive{false};
 
 // A byte that is not a signal number: tells the thread to stop.
 constexpr unsigned char kStopByte = 0;
+
+// The largest signal number on Linux (SIGRTMAX); each fits in the one byte
+// the handler writes.
+constexpr int kLargestSignal = 64;
 
 // Async-signal-safe: one write(2) to a non-blocking pipe, errno preserved.
 // A full pipe drops the byte, which only loses a repeated signal.
@@ -51,52 +56,61 @@ absl::Status CreateSignalPipeOnce() {
   return absl::OkStatus();
 }
 
-absl::Status InstallHandler(int signal, struct sigaction* previous) {
-  struct sigaction action = {};
-  action.sa_handler = WriteSignalNumber;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
-  if (sigaction(signal, &action, previous) != 0) {
-    return absl::InternalError(
-        absl::StrCat("sigaction(", strsignal(signal), "): ", strerror(errno)));
+bool IsTerminationSignal(int signal) {
+  return std::find(kTerminationSignals.begin(), kTerminationSignals.end(),
+                   signal) != kTerminationSignals.end();
+}
+
+absl::Status CheckExtraSignals(const std::vector<int>& extra_signals) {
+  for (int signal : extra_signals) {
+    if (signal < 1 || signal > kLargestSignal || IsTerminationSignal(signal)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot watch signal ", signal, " as an extra signal"));
+    }
   }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<TerminationSignalWatcher>>
-TerminationSignalWatcher::Start(std::function<void(int)> on_signal) {
-  if (watcher_alive.exchange(true)) {
-    return absl::FailedPreconditionError(
-        "a TerminationSignalWatcher is already running");
+absl::StatusOr<std::unique_ptr<SignalWatcher>> SignalWatcher::Start(
+    std::function<void(int)> on_signal, const std::vector<int>& extra_signals) {
+  absl::Status status = CheckExtraSignals(extra_signals);
+  if (!status.ok()) {
+    return status;
   }
-  absl::Status status = CreateSignalPipeOnce();
+  if (watcher_alive.exchange(true)) {
+    return absl::FailedPreconditionError("a SignalWatcher is already running");
+  }
+  status = CreateSignalPipeOnce();
   if (!status.ok()) {
     watcher_alive.store(false);
     return status;
   }
 
-  std::unique_ptr<TerminationSignalWatcher> watcher(
-      new TerminationSignalWatcher(std::move(on_signal)));
-  status = InstallHandler(SIGINT, &watcher->previous_sigint_);
-  if (status.ok()) {
-    status = InstallHandler(SIGTERM, &watcher->previous_sigterm_);
-  }
-  if (!status.ok()) {
-    return status;  // The destructor restores what was installed.
+  std::unique_ptr<SignalWatcher> watcher(
+      new SignalWatcher(std::move(on_signal)));
+  std::vector<int> signals(kTerminationSignals.begin(),
+                           kTerminationSignals.end());
+  signals.insert(signals.end(), extra_signals.begin(), extra_signals.end());
+  for (int signal : signals) {
+    status = watcher->Install(signal);
+    if (!status.ok()) {
+      return status;  // The destructor restores what was installed.
+    }
   }
   return watcher;
 }
 
-TerminationSignalWatcher::TerminationSignalWatcher(
-    std::function<void(int)> on_signal)
+SignalWatcher::SignalWatcher(std::function<void(int)> on_signal)
     : on_signal_(std::move(on_signal)),
       thread_([this, read_fd = signal_pipe_read.load()] { Run(read_fd); }) {}
 
-TerminationSignalWatcher::~TerminationSignalWatcher() {
-  sigaction(SIGINT, &previous_sigint_, nullptr);
-  sigaction(SIGTERM, &previous_sigterm_, nullptr);
+SignalWatcher::~SignalWatcher() {
+  // In reverse, so that a signal installed twice ends as it was first.
+  for (auto it = previous_.rbegin(); it != previous_.rend(); ++it) {
+    sigaction(it->first, &it->second, nullptr);
+  }
 
   unsigned char stop = kStopByte;
   while (write(signal_pipe_write.load(), &stop, 1) < 0 && errno == EINTR) {
@@ -106,7 +120,21 @@ TerminationSignalWatcher::~TerminationSignalWatcher() {
   watcher_alive.store(false);
 }
 
-void TerminationSignalWatcher::Run(int read_fd) {
+absl::Status SignalWatcher::Install(int signal) {
+  struct sigaction action = {};
+  action.sa_handler = WriteSignalNumber;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  struct sigaction previous = {};
+  if (sigaction(signal, &action, &previous) != 0) {
+    return absl::InternalError(
+        absl::StrCat("sigaction(", strsignal(signal), "): ", strerror(errno)));
+  }
+  previous_.emplace_back(signal, previous);
+  return absl::OkStatus();
+}
+
+void SignalWatcher::Run(int read_fd) {
   while (true) {
     unsigned char byte = kStopByte;
     ssize_t count = read(read_fd, &byte, 1);
@@ -117,8 +145,10 @@ void TerminationSignalWatcher::Run(int read_fd) {
       return;
     }
 
-    int expected = 0;
-    first_signal_.compare_exchange_strong(expected, byte);
+    if (IsTerminationSignal(byte)) {
+      int expected = 0;
+      first_termination_signal_.compare_exchange_strong(expected, byte);
+    }
     on_signal_(byte);
   }
 }

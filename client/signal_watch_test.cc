@@ -1,6 +1,7 @@
 #include "client/signal_watch.h"
 
 #include <signal.h>
+#include <string.h>
 
 #include <condition_variable>
 #include <mutex>
@@ -33,61 +34,99 @@ class SignalLog {
   std::vector<int> signals_;
 };
 
-TEST(TerminationSignalWatcher, ReportsSigtermAndSigintOnItsThread) {
+TEST(SignalWatcher, ReportsTerminationSignalsOnItsThread) {
   SignalLog log;
-  absl::StatusOr<std::unique_ptr<TerminationSignalWatcher>> watcher =
-      TerminationSignalWatcher::Start([&log](int signal) { log.Add(signal); });
+  absl::StatusOr<std::unique_ptr<SignalWatcher>> watcher =
+      SignalWatcher::Start([&log](int signal) { log.Add(signal); });
   ASSERT_TRUE(watcher.ok()) << watcher.status();
 
   ASSERT_EQ(raise(SIGTERM), 0);
   log.WaitForCount(1);
   ASSERT_EQ(raise(SIGINT), 0);
+  log.WaitForCount(2);
+  ASSERT_EQ(raise(SIGHUP), 0);
 
-  EXPECT_EQ(log.WaitForCount(2), (std::vector<int>{SIGTERM, SIGINT}));
-  EXPECT_EQ((*watcher)->first_signal(), SIGTERM);
+  EXPECT_EQ(log.WaitForCount(3), (std::vector<int>{SIGTERM, SIGINT, SIGHUP}));
+  EXPECT_EQ((*watcher)->first_termination_signal(), SIGTERM);
 }
 
-TEST(TerminationSignalWatcher, ReportsNothingWithoutASignal) {
-  absl::StatusOr<std::unique_ptr<TerminationSignalWatcher>> watcher =
-      TerminationSignalWatcher::Start([](int) { ADD_FAILURE(); });
+TEST(SignalWatcher, ReportsExtraSignalsWithoutCountingThemAsTermination) {
+  SignalLog log;
+  absl::StatusOr<std::unique_ptr<SignalWatcher>> watcher =
+      SignalWatcher::Start([&log](int signal) { log.Add(signal); }, {SIGWINCH});
   ASSERT_TRUE(watcher.ok()) << watcher.status();
 
-  EXPECT_EQ((*watcher)->first_signal(), 0);
+  ASSERT_EQ(raise(SIGWINCH), 0);
+  log.WaitForCount(1);
+  EXPECT_EQ((*watcher)->first_termination_signal(), 0);
+  ASSERT_EQ(raise(SIGHUP), 0);
+
+  EXPECT_EQ(log.WaitForCount(2), (std::vector<int>{SIGWINCH, SIGHUP}));
+  EXPECT_EQ((*watcher)->first_termination_signal(), SIGHUP);
+}
+
+TEST(SignalWatcher, RefusesBadExtraSignals) {
+  for (int signal : {0, -1, 65, SIGINT, SIGHUP}) {
+    SCOPED_TRACE(signal);
+    absl::StatusOr<std::unique_ptr<SignalWatcher>> watcher =
+        SignalWatcher::Start([](int) {}, {signal});
+
+    EXPECT_EQ(watcher.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(watcher.status().message(), "cannot watch signal " +
+                                              std::to_string(signal) +
+                                              " as an extra signal");
+  }
+  EXPECT_TRUE(SignalWatcher::Start([](int) {}).ok());
+}
+
+TEST(SignalWatcher, ReportsNothingWithoutASignal) {
+  absl::StatusOr<std::unique_ptr<SignalWatcher>> watcher =
+      SignalWatcher::Start([](int) { ADD_FAILURE(); });
+  ASSERT_TRUE(watcher.ok()) << watcher.status();
+
+  EXPECT_EQ((*watcher)->first_termination_signal(), 0);
 }
 
 void RecordingHandler(int) {}
 
-TEST(TerminationSignalWatcher, RestoresThePreviousDispositions) {
+TEST(SignalWatcher, RestoresThePreviousDispositions) {
   signal(SIGINT, SIG_IGN);
   signal(SIGTERM, RecordingHandler);
+  signal(SIGHUP, SIG_DFL);
+  signal(SIGWINCH, RecordingHandler);
 
   {
-    absl::StatusOr<std::unique_ptr<TerminationSignalWatcher>> watcher =
-        TerminationSignalWatcher::Start([](int) {});
+    absl::StatusOr<std::unique_ptr<SignalWatcher>> watcher =
+        SignalWatcher::Start([](int) {}, {SIGWINCH, SIGWINCH});
     ASSERT_TRUE(watcher.ok()) << watcher.status();
   }
 
-  struct sigaction sigint = {};
-  struct sigaction sigterm = {};
-  sigaction(SIGINT, nullptr, &sigint);
-  sigaction(SIGTERM, nullptr, &sigterm);
-  EXPECT_EQ(sigint.sa_handler, SIG_IGN);
-  EXPECT_EQ(sigterm.sa_handler, RecordingHandler);
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
+  struct Case {
+    int signal;
+    void (*handler)(int);
+  };
+  for (const Case& c :
+       {Case{SIGINT, SIG_IGN}, Case{SIGTERM, RecordingHandler},
+        Case{SIGHUP, SIG_DFL}, Case{SIGWINCH, RecordingHandler}}) {
+    SCOPED_TRACE(strsignal(c.signal));
+    struct sigaction action = {};
+    sigaction(c.signal, nullptr, &action);
+    EXPECT_EQ(action.sa_handler, c.handler);
+    signal(c.signal, SIG_DFL);
+  }
 }
 
-TEST(TerminationSignalWatcher, AllowsOneWatcherAtATime) {
-  absl::StatusOr<std::unique_ptr<TerminationSignalWatcher>> first =
-      TerminationSignalWatcher::Start([](int) {});
+TEST(SignalWatcher, AllowsOneWatcherAtATime) {
+  absl::StatusOr<std::unique_ptr<SignalWatcher>> first =
+      SignalWatcher::Start([](int) {});
   ASSERT_TRUE(first.ok()) << first.status();
 
-  absl::StatusOr<std::unique_ptr<TerminationSignalWatcher>> second =
-      TerminationSignalWatcher::Start([](int) {});
+  absl::StatusOr<std::unique_ptr<SignalWatcher>> second =
+      SignalWatcher::Start([](int) {});
 
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
   first->reset();
-  EXPECT_TRUE(TerminationSignalWatcher::Start([](int) {}).ok());
+  EXPECT_TRUE(SignalWatcher::Start([](int) {}).ok());
 }
 
 }  // namespace
