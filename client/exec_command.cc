@@ -187,7 +187,10 @@ ExecResult RunWatched(attachd::v1::ExecService::StubInterface& stub,
   }
 
   ExecResult result = session.Run(start);
-  result.interrupt_signal = (*watcher)->first_termination_signal();
+  if (int signal_number = (*watcher)->first_termination_signal();
+      signal_number != 0) {
+    result.interrupt_signal = signal_number;
+  }
   return result;
 }
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -86,10 +87,12 @@ std::optional<ExitStatus> ExecSession::ReadUntilExit(ExecResult* result) {
         ReportStarted(response.started());
         break;
       case ExecResponse::kStdoutData:
-        WriteOutput(io_.stdout_fd, response.stdout_data(), &stdout_open_);
+        WriteOutput(io_.stdout_fd, response.stdout_data(), &stdout_open_,
+                    result);
         break;
       case ExecResponse::kStderrData:
-        WriteOutput(io_.stderr_fd, response.stderr_data(), &stderr_open_);
+        WriteOutput(io_.stderr_fd, response.stderr_data(), &stderr_open_,
+                    result);
         break;
       case ExecResponse::kExit:
         return response.exit();
@@ -100,7 +103,8 @@ std::optional<ExitStatus> ExecSession::ReadUntilExit(ExecResult* result) {
   return std::nullopt;
 }
 
-void ExecSession::WriteOutput(int fd, const std::string& bytes, bool* open) {
+void ExecSession::WriteOutput(int fd, const std::string& bytes, bool* open,
+                              ExecResult* result) {
   if (!*open) {
     return;
   }
@@ -110,10 +114,19 @@ void ExecSession::WriteOutput(int fd, const std::string& bytes, bool* open) {
     return;
   }
   *open = false;
-  if (!absl::IsFailedPrecondition(status)) {
-    Warn(absl::StrCat("writing the command's output: ", status.message(),
-                      "; discarding the rest of that stream"));
+
+  // The reader went away (`attachctl exec ... | head`): end as a local
+  // command would on SIGPIPE, and let the daemon kill the command rather
+  // than have it run on with nobody reading.
+  if (absl::IsFailedPrecondition(status)) {
+    if (result->interrupt_signal == 0) {
+      result->interrupt_signal = SIGPIPE;
+    }
+    Cancel();
+    return;
   }
+  Warn(absl::StrCat("writing the command's output: ", status.message(),
+                    "; discarding the rest of that stream"));
 }
 
 void ExecSession::ReportStarted(const attachd::v1::Started& started) {

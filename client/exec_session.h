@@ -74,7 +74,8 @@ class ExecSession {
   ExecSession& operator=(const ExecSession&) = delete;
 
   // Runs the call to its end and returns what it learned;
-  // ExecResult::interrupt_signal is left 0 for the caller to fill in.
+  // ExecResult::interrupt_signal is SIGPIPE if the output's reader went
+  // away, else 0 for the caller to fill in.
   ExecResult Run(const attachd::v1::ExecStart& start);
 
   // Cancels the call: the daemon kills the command.  Run() then returns
@@ -89,7 +90,10 @@ class ExecSession {
   enum class InputEvent { kData, kEndOfFile, kResize, kWoken, kNothing };
 
   std::optional<attachd::v1::ExitStatus> ReadUntilExit(ExecResult* result);
-  void WriteOutput(int fd, const std::string& bytes, bool* open);
+  // Writes output to `fd`; a reader that went away (EPIPE) cancels the
+  // call and records SIGPIPE in `result`, so attachctl exits 141.
+  void WriteOutput(int fd, const std::string& bytes, bool* open,
+                   ExecResult* result);
   void ReportStarted(const attachd::v1::Started& started);
   void DrainAfterExit();
 

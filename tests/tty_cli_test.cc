@@ -70,7 +70,7 @@ class TtyCliTest : public SharedDaemonTest {
     RemoveTree(directory_).IgnoreError();
   }
 
-  // Skips the test while the daemon answers UNIMPLEMENTED for a terminal.
+  // Whether the daemon starts a command on a terminal in `container`.
   bool DaemonServesTty(const std::string& container) {
     ExecCall call;
     call.start = MakeStart(container, {"true"});
@@ -78,11 +78,8 @@ class TtyCliTest : public SharedDaemonTest {
     call.start.mutable_window_size()->set_rows(24);
     call.start.mutable_window_size()->set_columns(80);
     ExecResult result = RunExec(daemon_->exec(), call);
-    if (result.status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
-      return false;
-    }
     EXPECT_TRUE(result.status.ok()) << result.status.error_message();
-    return true;
+    return result.status.ok();
   }
 
   absl::StatusOr<std::string> Tmux(std::vector<std::string> args) {
@@ -133,9 +130,7 @@ TEST_F(TtyCliTest, ShellSeesTheSizeAResizeAndCtrlCThenTheTerminalIsRestored) {
   ASSERT_TRUE(container.ok()) << container.status();
   ASSERT_TRUE(
       RegisterPid(daemon_->containers(), "tty-cli", container->pid()).ok());
-  if (!DaemonServesTty("tty-cli")) {
-    GTEST_SKIP() << "attachd answers UNIMPLEMENTED for ExecStart.tty";
-  }
+  ASSERT_TRUE(DaemonServesTty("tty-cli"));
 
   // The pane's shell records the terminal's settings before and after
   // attachctl, and its status, then waits to be read.
@@ -186,6 +181,45 @@ TEST_F(TtyCliTest, ShellSeesTheSizeAResizeAndCtrlCThenTheTerminalIsRestored) {
       [&](const std::string&) { return !ReadFile(after_path).empty(); },
       absl::Seconds(5));
   EXPECT_EQ(ReadFile(after_path), ReadFile(directory_ + "/before"));
+}
+
+}  // namespace
+}  // namespace attachd::testing
+
+namespace attachd::testing {
+namespace {
+
+// Without a terminal: `attachctl exec ... | head` ends when head does, as
+// a local command would (SIGPIPE, 141), and the command is killed.
+TEST_F(TtyCliTest, ClosedOutputPipeEndsTheExecAndKillsTheCommand) {
+  absl::StatusOr<TestContainer> container = TestContainer::Start();
+  ASSERT_TRUE(container.ok()) << container.status();
+  ASSERT_TRUE(
+      RegisterPid(daemon_->containers(), "pipe-cli", container->pid()).ok());
+  std::string attachctl =
+      absl::StrCat(attachctl_, " --socket ", daemon_->socket_path());
+
+  absl::StatusOr<std::string> output = RunCommand(
+      {"bash", "-c",
+       absl::StrCat(attachctl, " exec pipe-cli -- yes | head -c 10; ",
+                    "echo \" rc=${PIPESTATUS[0]}\"")},
+      absl::Seconds(20));
+  ASSERT_TRUE(output.ok()) << output.status();
+  EXPECT_EQ(*output, "y\ny\ny\ny\ny\n rc=141\n");
+
+  // `pidof yes` inside exits 1 once no yes is left.
+  absl::StatusOr<std::string> left;
+  for (int i = 0; i < 40; ++i) {
+    left = RunCommand({"bash", "-c",
+                       absl::StrCat(attachctl, " exec pipe-cli -- pidof yes; ",
+                                    "echo rc=$?")});
+    if (left.ok() && *left == "rc=1\n") {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(left.ok()) << left.status();
+  EXPECT_EQ(*left, "rc=1\n");
 }
 
 }  // namespace
