@@ -108,24 +108,6 @@ void ReadUntil(int pipe_fd, const std::string& text) {
   }
 }
 
-ExecResponse Stdout(const std::string& bytes) {
-  ExecResponse response;
-  response.set_stdout_data(bytes);
-  return response;
-}
-
-ExecResponse ExitCode(int code) {
-  ExecResponse response;
-  response.mutable_exit()->set_code(code);
-  return response;
-}
-
-ExecResponse KilledBy(int signal) {
-  ExecResponse response;
-  response.mutable_exit()->set_signal(signal);
-  return response;
-}
-
 TEST(Attachctl, HelpListsTheSubcommands) {
   Outcome run = RunAttachctl({"--help"});
 

@@ -27,30 +27,6 @@ using ::attachd::v1::ExecResponse;
 using ::attachd::v1::ExecService;
 using ::attachd::v1::ExecStart;
 
-ExecResponse Stdout(const std::string& bytes) {
-  ExecResponse response;
-  response.set_stdout_data(bytes);
-  return response;
-}
-
-ExecResponse Stderr(const std::string& bytes) {
-  ExecResponse response;
-  response.set_stderr_data(bytes);
-  return response;
-}
-
-ExecResponse ExitCode(int code) {
-  ExecResponse response;
-  response.mutable_exit()->set_code(code);
-  return response;
-}
-
-ExecResponse KilledBy(int signal) {
-  ExecResponse response;
-  response.mutable_exit()->set_signal(signal);
-  return response;
-}
-
 ExecStart StartIn(const std::string& container) {
   ExecStart start;
   start.set_container(container);

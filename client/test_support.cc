@@ -79,4 +79,28 @@ std::string PatternBytes(size_t size) {
   return bytes;
 }
 
+attachd::v1::ExecResponse Stdout(const std::string& bytes) {
+  attachd::v1::ExecResponse response;
+  response.set_stdout_data(bytes);
+  return response;
+}
+
+attachd::v1::ExecResponse Stderr(const std::string& bytes) {
+  attachd::v1::ExecResponse response;
+  response.set_stderr_data(bytes);
+  return response;
+}
+
+attachd::v1::ExecResponse ExitCode(int code) {
+  attachd::v1::ExecResponse response;
+  response.mutable_exit()->set_code(code);
+  return response;
+}
+
+attachd::v1::ExecResponse KilledBy(int signal) {
+  attachd::v1::ExecResponse response;
+  response.mutable_exit()->set_signal(signal);
+  return response;
+}
+
 }  // namespace attachd::client

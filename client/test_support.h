@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "attachd/v1/attachd.pb.h"
 #include "common/unique_fd.h"
 #include "grpcpp/grpcpp.h"
 
@@ -46,6 +47,12 @@ std::string FileContents(int fd);
 
 // `size` bytes of a fixed pseudo-random pattern, every byte value included.
 std::string PatternBytes(size_t size);
+
+// Server messages for fake ExecServices.
+attachd::v1::ExecResponse Stdout(const std::string& bytes);
+attachd::v1::ExecResponse Stderr(const std::string& bytes);
+attachd::v1::ExecResponse ExitCode(int code);
+attachd::v1::ExecResponse KilledBy(int signal);
 
 }  // namespace attachd::client
 
