@@ -40,9 +40,13 @@ void Discard(UniqueFd& fd) {
 
 }  // namespace
 
-void KillCommandAndGroup(const SpawnedWorker& command) {
+void KillCommandAndGroup(const SpawnedWorker& command,
+                         const CommandCgroup* cgroup) {
   PidfdSendSignal(command.pidfd.get(), SIGKILL, nullptr, 0);
   kill(-command.pid, SIGKILL);
+  if (cgroup != nullptr) {
+    cgroup->Kill();
+  }
 }
 
 v1::ExitStatus ReapCommand(const SpawnedWorker& command) {
@@ -62,14 +66,16 @@ DetachedCommands::~DetachedCommands() {
 }
 
 void DetachedCommands::Adopt(const std::string& container,
-                             SpawnedWorker command, UniqueFd stdout_fd,
-                             UniqueFd stderr_fd,
+                             SpawnedWorker command,
+                             std::unique_ptr<CommandCgroup> cgroup,
+                             UniqueFd stdout_fd, UniqueFd stderr_fd,
                              std::optional<absl::Time> kill_at) {
   pid_t pid = command.pid;
   {
     absl::MutexLock lock(&mutex_);
     Command& entry = commands_[{container, pid}];
     entry.process = std::move(command);
+    entry.cgroup = std::move(cgroup);
     entry.outputs[0] = std::move(stdout_fd);
     entry.outputs[1] = std::move(stderr_fd);
     entry.kill_at = kill_at;
@@ -134,7 +140,7 @@ void DetachedCommands::Watch(std::string container, pid_t pid) {
     }
     if (!timed_out && command->kill_at.has_value() &&
         absl::Now() >= *command->kill_at) {
-      KillCommandAndGroup(command->process);
+      KillCommandAndGroup(command->process, command->cgroup.get());
       timed_out = true;
     }
     if (fds[2].revents & POLLIN) {

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -26,16 +27,19 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "attachd/v1/attachd.pb.h"
+#include "daemon/command_cgroup.h"
 #include "daemon/registry.h"
 #include "daemon/unique_fd.h"
 #include "daemon/worker.h"
 
 namespace attachd::daemon {
 
-// SIGKILL to a started command and to its process group (a command runs in
-// a session of its own, see command.h).  The command must not have been
-// reaped: until then its pid, which is also the group's id, stays taken.
-void KillCommandAndGroup(const SpawnedWorker& command);
+// SIGKILL to a started command, to its process group (a command runs in a
+// session of its own, see command.h) and, if it has one, to everything in
+// its own cgroup.  The command must not have been reaped: until then its
+// pid, which is also the group's id, stays taken.
+void KillCommandAndGroup(const SpawnedWorker& command,
+                         const CommandCgroup* cgroup);
 
 // Waits for the command to exit and reaps it.
 v1::ExitStatus ReapCommand(const SpawnedWorker& command);
@@ -54,8 +58,8 @@ class DetachedCommands {
   // Takes over a started command of `container` and the read ends of its
   // stdout and stderr pipes.  `kill_at`: when its timeout passes.
   void Adopt(const std::string& container, SpawnedWorker command,
-             UniqueFd stdout_fd, UniqueFd stderr_fd,
-             std::optional<absl::Time> kill_at);
+             std::unique_ptr<CommandCgroup> cgroup, UniqueFd stdout_fd,
+             UniqueFd stderr_fd, std::optional<absl::Time> kill_at);
 
   // Sends `signal` to the detached command `pid` of `container`.
   // NOT_FOUND unless it is one and not yet reaped; INVALID_ARGUMENT for a
@@ -66,6 +70,7 @@ class DetachedCommands {
  private:
   struct Command {
     SpawnedWorker process;
+    std::unique_ptr<CommandCgroup> cgroup;
     UniqueFd outputs[2];
     std::optional<absl::Time> kill_at;
   };

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 #include <thread>
 #include <utility>
@@ -22,6 +23,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "daemon/command.h"
+#include "daemon/command_cgroup.h"
 #include "daemon/grpc_status.h"
 #include "daemon/logging.h"
 #include "daemon/process.h"
@@ -210,11 +212,13 @@ absl::Status ValidateStart(const v1::ExecStart& start) {
 class ExecSession {
  public:
   ExecSession(grpc::ServerContext* context, Stream* stream,
-              const ExecOptions& options, DetachedCommands* detached)
+              const ExecOptions& options, DetachedCommands* detached,
+              CgroupJanitor* janitor)
       : context_(context),
         stream_(stream),
         options_(options),
-        detached_(detached) {}
+        detached_(detached),
+        janitor_(janitor) {}
   ~ExecSession();
 
   absl::Status Run(const v1::ExecStart& start, const ContainerRef& container,
@@ -235,6 +239,7 @@ class ExecSession {
   absl::Status ForwardChunk(Output& output);
   void NoteExit();
   void KillIfTimedOut();
+  void MoveIntoOwnCgroup(AttachPlan& plan);
   absl::Status Finish();
   void KillAndReap();
   void ReadClient();
@@ -245,6 +250,10 @@ class ExecSession {
   Stream* const stream_;
   const ExecOptions& options_;
   DetachedCommands* const detached_;
+  CgroupJanitor* const janitor_;
+  // The command's own cgroup; null where the process group is killed
+  // instead.  Declared before command_: destroyed after it is reaped.
+  std::unique_ptr<CommandCgroup> cgroup_;
 
   SpawnedWorker command_;
   bool reaped_ = false;
@@ -291,8 +300,9 @@ absl::Status ExecSession::Run(const v1::ExecStart& start,
   v1::ExecResponse started;
   started.mutable_started()->set_pid(command_.pid);
   started.mutable_started()->set_container_pid(command_.container_pid);
+  started.mutable_started()->set_own_cgroup(cgroup_ != nullptr);
   if (start.detach()) {
-    detached_->Adopt(start.container(), std::move(command_),
+    detached_->Adopt(start.container(), std::move(command_), std::move(cgroup_),
                      std::move(outputs_[0].fd), std::move(outputs_[1].fd),
                      kill_at_);
     stream_->Write(started);
@@ -337,6 +347,7 @@ absl::Status ExecSession::Start(const v1::ExecStart& start,
   ATTACHD_ASSIGN_OR_RETURN(PreparedCommand command,
                            PreparedCommand::Create(std::move(spec)));
   ATTACHD_ASSIGN_OR_RETURN(AttachPlan plan, attacher.Plan(container));
+  MoveIntoOwnCgroup(plan);
   int keep[] = {command.spec().stdin_fd, command.spec().stdout_fd,
                 command.spec().stderr_fd, command.spec().terminal_socket};
   absl::StatusOr<SpawnedWorker> spawned =
@@ -463,10 +474,36 @@ absl::Status ExecSession::ForwardChunk(Output& output) {
   return absl::OkStatus();
 }
 
+// Puts the command in a cgroup of its own below the container's cgroup2
+// cgroup, so that killing it kills everything it started.  Where that
+// cannot be (no cgroup2 for the container, a kernel without cgroup.kill,
+// a cgroup attachd may not write), the command runs in the container's
+// cgroup and its process group is what gets killed; said once in the log.
+void ExecSession::MoveIntoOwnCgroup(AttachPlan& plan) {
+  static std::atomic<bool> warned{false};
+  if (!plan.cgroups.cgroup2_directory.valid()) {
+    return;
+  }
+  absl::StatusOr<std::unique_ptr<CommandCgroup>> cgroup =
+      CommandCgroup::Create(plan.cgroups.cgroup2_directory.get(), janitor_);
+  if (!cgroup.ok()) {
+    if (!warned.exchange(true)) {
+      Log(LogLevel::kWarning,
+          "commands run without a cgroup of their own, so a timeout or "
+          "cancel kills only their process group (warned once): %s",
+          cgroup.status().message());
+    }
+    return;
+  }
+  cgroup_ = std::move(*cgroup);
+  plan.cgroups.cgroup2_directory.reset(
+      fcntl(cgroup_->directory(), F_DUPFD_CLOEXEC, 3));
+}
+
 void ExecSession::KillIfTimedOut() {
   if (kill_at_.has_value() && !timed_out_ && !exited_ &&
       absl::Now() >= *kill_at_) {
-    KillCommandAndGroup(command_);
+    KillCommandAndGroup(command_, cgroup_.get());
     timed_out_ = true;
   }
 }
@@ -493,7 +530,7 @@ absl::Status ExecSession::Finish() {
 }
 
 void ExecSession::KillAndReap() {
-  KillCommandAndGroup(command_);
+  KillCommandAndGroup(command_, cgroup_.get());
   ReapCommand(command_);
   reaped_ = true;
 }
@@ -633,7 +670,7 @@ grpc::Status ExecServiceImpl::Exec(grpc::ServerContext* context,
     ATTACHD_RETURN_IF_ERROR(ValidateStart(start));
     ATTACHD_ASSIGN_OR_RETURN(std::shared_ptr<const ContainerRef> container,
                              registry_->Acquire(start.container()));
-    ExecSession session(context, stream, options_, &detached_);
+    ExecSession session(context, stream, options_, &detached_, &janitor_);
     return session.Run(start, *container, *attacher_);
   }();
   if (!status.ok()) {

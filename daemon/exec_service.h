@@ -9,10 +9,10 @@
 // was accepted, so a slow client slows the command instead of filling the
 // daemon's memory.
 //
-// Timeouts (ExecStart.timeout) kill the command and its process group
-// with SIGKILL; ExitStatus.timed_out says so.  Limitation: a descendant
-// that left the process group (setsid, setpgid) escapes that kill; a leaf
-// cgroup per command with cgroup.kill would not let it.
+// Timeouts (ExecStart.timeout), cancels and lost clients kill the command
+// with SIGKILL: everything in its own cgroup (command_cgroup.h), or, where
+// it has none (Started.own_cgroup false), its process group.
+// ExitStatus.timed_out says a timeout did it.
 //
 // Detached commands (ExecStart.detach) are handed to DetachedCommands
 // right after `started`.
@@ -39,6 +39,7 @@
 #include "attachd/v1/attachd.grpc.pb.h"
 #include "daemon/attach.h"
 #include "daemon/auth.h"
+#include "daemon/command_cgroup.h"
 #include "daemon/detached.h"
 #include "daemon/registry.h"
 
@@ -71,6 +72,9 @@ class ExecServiceImpl final : public v1::ExecService::Service {
   const Attacher* attacher_;
   const Authorizer* authorizer_;
   const ExecOptions options_;
+  // Before detached_: detached commands hand their cgroups to it when they
+  // end, also while the service shuts down.
+  CgroupJanitor janitor_;
   DetachedCommands detached_;
 };
 

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -150,17 +151,50 @@ TEST_F(ExecTest, CommandIsPlacedInTheContainersCgroups) {
   ASSERT_FALSE(container.cgroups().empty());
 
   // The container has its own cgroup namespace rooted at its cgroups: a
-  // process in them sees "/" in every hierarchy attachd can reach, one
-  // outside sees a path climbing out ("/..").
+  // process in them sees "/" in every v1 hierarchy attachd can reach, and
+  // in cgroup2 the command's own cgroup right below the container's; one
+  // outside would see a path climbing out ("/..").
   ExecResult result = Exec("cg", {"cat", "/proc/self/cgroup"});
   ExpectExitCode(result, 0);
+  ASSERT_TRUE(result.started.has_value());
+  EXPECT_TRUE(result.started->own_cgroup());
+  std::string cgroup2_line;
+  for (absl::string_view line : absl::StrSplit(result.stdout_bytes, '\n')) {
+    if (absl::StartsWith(line, "0::")) {
+      cgroup2_line = std::string(line);
+    }
+  }
   for (const ContainerCgroup& cgroup : container.cgroups()) {
     SCOPED_TRACE(cgroup.directory);
-    std::string line = cgroup.controller.empty()
-                           ? "0::/\n"
-                           : absl::StrCat(":", cgroup.controller, ":/\n");
-    EXPECT_THAT(result.stdout_bytes, HasSubstr(line));
+    if (cgroup.controller.empty()) {
+      EXPECT_THAT(cgroup2_line,
+                  ::testing::MatchesRegex("0::/attachd-exec-[0-9]+-[0-9]+"));
+    } else {
+      EXPECT_THAT(result.stdout_bytes,
+                  HasSubstr(absl::StrCat(":", cgroup.controller, ":/\n")));
+    }
   }
+
+  // Once the command is reaped its cgroup is gone: the container's cgroup2
+  // directory has no child left.
+  std::string leftovers;
+  for (int i = 0; i < 40; ++i) {
+    leftovers.clear();
+    DIR* dir = opendir(container.cgroup2_path().c_str());
+    while (struct dirent* entry = dir != nullptr ? readdir(dir) : nullptr) {
+      if (absl::StartsWith(entry->d_name, "attachd-exec-")) {
+        leftovers += entry->d_name;
+      }
+    }
+    if (dir != nullptr) {
+      closedir(dir);
+    }
+    if (leftovers.empty()) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(leftovers, "");
   Unregister("cg");
 }
 
@@ -650,6 +684,36 @@ TEST_F(ExecTest, CancelKillsTheCommandAndItsStubbornGrandchildren) {
   EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
   EXPECT_TRUE(OnlyInitRemains(container));
   Unregister("cancel-tree");
+}
+
+// A descendant that left the command's session and process group is
+// still in the command's own cgroup, and dies with it.
+constexpr char kEscapingTree[] = "setsid sleep 1000 & echo ready; sleep 1000";
+
+TEST_F(ExecTest, TimeoutAndCancelKillDescendantsThatLeftTheSession) {
+  TestContainer container = StartAndRegister("escape");
+  v1::ExecStart start = MakeStart("escape", {"sh", "-c", kEscapingTree});
+  start.mutable_timeout()->set_nanos(500 * 1000 * 1000);
+  ExecResult result = RunExec(daemon_->exec(), {start});
+  ASSERT_TRUE(result.exit.has_value());
+  EXPECT_TRUE(result.exit->timed_out());
+  EXPECT_TRUE(result.started->own_cgroup());
+  EXPECT_TRUE(OnlyInitRemains(container));
+
+  grpc::ClientContext context;
+  auto stream = daemon_->exec().Exec(&context);
+  v1::ExecRequest first;
+  *first.mutable_start() = MakeStart("escape", {"sh", "-c", kEscapingTree});
+  ASSERT_TRUE(stream->Write(first));
+  v1::ExecResponse response;
+  ASSERT_TRUE(stream->Read(&response));  // started
+  ASSERT_TRUE(stream->Read(&response));  // "ready"
+  // The escaped sleep and the shell, which exec'd its last sleep.
+  EXPECT_EQ(OthersInPidNamespace(container).size(), 2u);
+  context.TryCancel();
+  stream->Finish();
+  EXPECT_TRUE(OnlyInitRemains(container));
+  Unregister("escape");
 }
 
 TEST_F(ExecTest, SignalMessagesReachTheCommand) {

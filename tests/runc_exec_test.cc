@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/daemon_harness.h"
 #include "tests/runc_container.h"
@@ -140,14 +141,24 @@ TEST_F(RuncExecTest, RegistrationJoinsExactlyTheNamespacesRuncUnshared) {
 
 TEST_F(RuncExecTest, CommandIsInTheCgroupsOfTheRuncInit) {
   // runc's default config has no cgroup namespace: both sides see
-  // absolute paths, which must match in every hierarchy.
-  std::string expected =
+  // absolute paths.  They match in every v1 hierarchy; in cgroup2 the
+  // command has a cgroup of its own right below the init's.
+  std::string init =
       ReadFile(absl::StrCat("/proc/", container_->pid(), "/cgroup"));
-  ASSERT_NE(expected, "");
+  ASSERT_NE(init, "");
+  size_t cgroup2 = init.find("0::");
+  ASSERT_NE(cgroup2, std::string::npos);
+  std::string init_cgroup2 = init.substr(cgroup2 + 3);
+  init_cgroup2.pop_back();  // '\n'
 
   ExecResult result = Exec({"cat", "/proc/self/cgroup"});
   ExpectExitCode(result, 0);
-  EXPECT_EQ(result.stdout_bytes, expected);
+  ASSERT_TRUE(result.started.has_value());
+  EXPECT_TRUE(result.started->own_cgroup());
+  EXPECT_EQ(result.stdout_bytes.substr(0, cgroup2), init.substr(0, cgroup2));
+  EXPECT_THAT(result.stdout_bytes.substr(cgroup2),
+              ::testing::MatchesRegex(absl::StrCat(
+                  "0::", init_cgroup2, "/attachd-exec-[0-9]+-[0-9]+\n")));
 }
 
 TEST_F(RuncExecTest, StdinRoundTripsThroughCat) {
