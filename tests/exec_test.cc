@@ -144,6 +144,29 @@ TEST_F(ExecTest, HostSeesTheCommandNestedInTheContainerPidNamespace) {
   Unregister("nspid");
 }
 
+// The cgroup names of commands left below `container`'s cgroup2 cgroup,
+// once none is left or 5 s have passed.
+std::string CommandCgroupsLeft(const TestContainer& container) {
+  std::string left;
+  for (int i = 0; i < 100; ++i) {
+    left.clear();
+    DIR* dir = opendir(container.cgroup2_path().c_str());
+    while (struct dirent* entry = dir != nullptr ? readdir(dir) : nullptr) {
+      if (absl::StartsWith(entry->d_name, "attachd-exec-")) {
+        left += entry->d_name;
+      }
+    }
+    if (dir != nullptr) {
+      closedir(dir);
+    }
+    if (left.empty()) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return left;
+}
+
 TEST_F(ExecTest, CommandIsPlacedInTheContainersCgroups) {
   TestContainerOptions options;
   options.create_cgroups = true;
@@ -175,27 +198,23 @@ TEST_F(ExecTest, CommandIsPlacedInTheContainersCgroups) {
     }
   }
 
-  // Once the command is reaped its cgroup is gone: the container's cgroup2
-  // directory has no child left.
-  std::string leftovers;
-  for (int i = 0; i < 40; ++i) {
-    leftovers.clear();
-    DIR* dir = opendir(container.cgroup2_path().c_str());
-    while (struct dirent* entry = dir != nullptr ? readdir(dir) : nullptr) {
-      if (absl::StartsWith(entry->d_name, "attachd-exec-")) {
-        leftovers += entry->d_name;
-      }
-    }
-    if (dir != nullptr) {
-      closedir(dir);
-    }
-    if (leftovers.empty()) {
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  EXPECT_EQ(leftovers, "");
+  // Once the command is reaped its cgroup is gone.
+  EXPECT_EQ(CommandCgroupsLeft(container), "");
   Unregister("cg");
+}
+
+TEST_F(ExecTest, CommandCgroupKeptByABackgroundJobIsRemovedWhenItEnds) {
+  TestContainerOptions options;
+  options.create_cgroups = true;
+  TestContainer container = StartAndRegister("cg-janitor", options);
+
+  // The background sleep, which holds no output, outlives the call by
+  // about 3 s and keeps the command's cgroup busy until it ends.
+  ExecResult result =
+      Exec("cg-janitor", {"sh", "-c", "sleep 3 >/dev/null 2>&1 & true"});
+  ExpectExitCode(result, 0);
+  EXPECT_EQ(CommandCgroupsLeft(container), "");
+  Unregister("cg-janitor");
 }
 
 TEST_F(ExecTest, RootAndWorkingDirectoryAreTheContainers) {
