@@ -1,5 +1,7 @@
 #include "daemon/security_context.h"
 
+#include <errno.h>
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -101,8 +103,15 @@ absl::Status SetIdentity(const v1::ExecStart& start,
 
   ATTACHD_ASSIGN_OR_RETURN(UserDatabase database,
                            ReadUserDatabase(container, attacher, start.user()));
-  ATTACHD_ASSIGN_OR_RETURN(ResolvedUser user,
-                           ResolveUser(start.user(), database, container.name));
+  absl::StatusOr<ResolvedUser> resolved =
+      ResolveUser(start.user(), database, container.name);
+  if (absl::IsNotFound(resolved.status())) {
+    // Like a credentials failure in the worker: the command cannot be
+    // started as asked (docker exits 126 for "unable to find user").
+    return WithWorkerFailure(resolved.status(),
+                             {WorkerStep::kCredentials, ENOENT});
+  }
+  ATTACHD_ASSIGN_OR_RETURN(ResolvedUser user, std::move(resolved));
   spec->uid = user.uid;
   spec->gid = user.gid;
   if (start.supplementary_gids().empty()) {

@@ -215,12 +215,9 @@ const char* StepDescription(WorkerStep step) {
 }
 
 absl::Status FailureStatus(const WorkerFailure& failure) {
-  absl::Status status =
-      absl::ErrnoToStatus(failure.errno_value, StepDescription(failure.step));
-  status.SetPayload(kFailurePayloadUrl,
-                    absl::Cord(absl::StrCat(static_cast<int>(failure.step), ":",
-                                            failure.errno_value)));
-  return status;
+  return WithWorkerFailure(
+      absl::ErrnoToStatus(failure.errno_value, StepDescription(failure.step)),
+      failure);
 }
 
 // Sorted, de-duplicated descriptors the worker keeps.
@@ -318,6 +315,14 @@ absl::StatusOr<SpawnedWorker> SpawnWorker(const AttachPlan& plan,
   }
   spawned.pidfd = Pidfd(UniqueFd(job_pidfd));
   return spawned;
+}
+
+absl::Status WithWorkerFailure(absl::Status status,
+                               const WorkerFailure& failure) {
+  status.SetPayload(kFailurePayloadUrl,
+                    absl::Cord(absl::StrCat(static_cast<int>(failure.step), ":",
+                                            failure.errno_value)));
+  return status;
 }
 
 std::optional<WorkerFailure> GetWorkerFailure(const absl::Status& status) {

@@ -137,6 +137,12 @@ struct WorkerFailure {
 // the worker.
 std::optional<WorkerFailure> GetWorkerFailure(const absl::Status& status);
 
+// `status` marked as the failure of `failure.step`, as SpawnWorker() marks
+// a worker's; for a step the daemon itself decides (an unknown user name
+// is a credentials failure the worker never gets to).
+absl::Status WithWorkerFailure(absl::Status status,
+                               const WorkerFailure& failure);
+
 }  // namespace attachd::daemon
 
 #endif  // ATTACHD_DAEMON_WORKER_H_

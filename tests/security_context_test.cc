@@ -332,6 +332,16 @@ TEST_F(SecurityContextTest, BadUsersAreRefusedWithTheirReason) {
     EXPECT_EQ(result.status.error_code(), c.code);
     EXPECT_EQ(result.status.error_message(), c.message);
     EXPECT_FALSE(result.started.has_value());
+
+    // An unknown name is a credentials failure (attachctl exits 126).
+    v1::ExecError details;
+    bool has_details = !result.status.error_details().empty() &&
+                       details.ParseFromString(result.status.error_details());
+    EXPECT_EQ(has_details, c.code == grpc::StatusCode::NOT_FOUND);
+    if (has_details) {
+      EXPECT_EQ(details.step(), v1::ExecError::STEP_CREDENTIALS);
+      EXPECT_EQ(details.errno_value(), ENOENT);
+    }
   }
   EXPECT_TRUE(daemon_->Children().empty());
 }
