@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <memory>
@@ -25,6 +24,7 @@
 #include "daemon/namespaces.h"
 #include "daemon/registry.h"
 #include "daemon/server.h"
+#include "daemon/service_notifier.h"
 #include "daemon/status_macros.h"
 
 namespace attachd::daemon {
@@ -165,12 +165,13 @@ int Run(const Flags& flags) {
     return fail(server.status());
   }
   LogStartup(flags, *attacher, (*server)->description());
-  sd_notify(0, "READY=1\nSTATUS=serving");
+  ServiceNotifier notifier(registry->get());
+  notifier.Start();
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   Log(LogLevel::kInfo, "%s: shutting down", strsignal(signal_number));
-  sd_notify(0, "STOPPING=1");
+  notifier.Stopping();
   (*registry)->CloseSubscriptions();
   (*server)->Shutdown(absl::Seconds(5));
   return 0;
