@@ -359,6 +359,8 @@ absl::Status ExecSession::Start(const v1::ExecStart& start,
   if (start.has_timeout()) {
     kill_at_ = absl::Now() + absl::Seconds(start.timeout().seconds()) +
                absl::Nanoseconds(start.timeout().nanos());
+  } else if (options_.default_timeout.has_value()) {
+    kill_at_ = absl::Now() + *options_.default_timeout;
   }
 
   // Without -i the command's stdin is a pipe whose writer is already
@@ -666,7 +668,19 @@ grpc::Status ExecServiceImpl::Exec(grpc::ServerContext* context,
   }
   const v1::ExecStart& start = first.start();
 
+  // The call holds a place among max_concurrent_execs until it ends.
+  uint32_t running = running_.fetch_add(1) + 1;
+  struct Leave {
+    std::atomic<uint32_t>& running;
+    ~Leave() { running.fetch_sub(1); }
+  } leave{running_};
   absl::Status status = [&]() -> absl::Status {
+    if (options_.max_concurrent_execs > 0 &&
+        running > options_.max_concurrent_execs) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "attachd runs its limit of ", options_.max_concurrent_execs,
+          " execs (max_concurrent_execs); retry later"));
+    }
     ATTACHD_RETURN_IF_ERROR(ValidateStart(start));
     ATTACHD_ASSIGN_OR_RETURN(std::shared_ptr<const ContainerRef> container,
                              registry_->Acquire(start.container()));

@@ -33,6 +33,8 @@
 
 #include <sys/resource.h>
 
+#include <atomic>
+#include <cstdint>
 #include <optional>
 
 #include "absl/time/time.h"
@@ -50,6 +52,10 @@ struct ExecOptions {
   absl::Duration half_close_grace = absl::Seconds(5);
   // The RLIMIT_NOFILE commands get (attachd raises its own).
   std::optional<rlimit> command_file_limit;
+  // The timeout of a command whose request gives none.
+  std::optional<absl::Duration> default_timeout;
+  // Most Exec calls at once; more get RESOURCE_EXHAUSTED.  0: no limit.
+  uint32_t max_concurrent_execs = 0;
 };
 
 class ExecServiceImpl final : public v1::ExecService::Service {
@@ -76,6 +82,7 @@ class ExecServiceImpl final : public v1::ExecService::Service {
   // end, also while the service shuts down.
   CgroupJanitor janitor_;
   DetachedCommands detached_;
+  std::atomic<uint32_t> running_{0};
 };
 
 }  // namespace attachd::daemon

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "daemon/attach.h"
+#include "daemon/config.h"
 #include "daemon/container_service.h"
 #include "daemon/exec_service.h"
 #include "daemon/logging.h"
@@ -30,14 +31,10 @@
 namespace attachd::daemon {
 namespace {
 
-struct Flags {
-  std::string socket_path = "/run/attachd/attachd.sock";
-  std::string group;
-  std::string attach_mode = "auto";
-  size_t max_containers = 100000;
-  double drain_timeout_seconds = 1.0;
-  bool debug = false;
-};
+absl::Duration ToDuration(const google::protobuf::Duration& duration) {
+  return absl::Seconds(duration.seconds()) +
+         absl::Nanoseconds(duration.nanos());
+}
 
 // Descriptors 0, 1 and 2 must be open, so that no pipe or socket the
 // daemon opens later takes their numbers and is mistaken for stdio.
@@ -91,7 +88,7 @@ std::string DescribeCgroupLayout(const std::vector<CgroupMount>& mounts) {
   return unified ? "cgroup2 (unified)" : legacy ? "cgroup v1" : "none";
 }
 
-void LogStartup(const Flags& flags, const Attacher& attacher,
+void LogStartup(const v1::DaemonConfig& config, const Attacher& attacher,
                 const std::string& where) {
   struct utsname uts;
   uname(&uts);
@@ -102,8 +99,8 @@ void LogStartup(const Flags& flags, const Attacher& attacher,
       attacher.uses_pidfd_setns() ? "one setns(pidfd) call"
                                   : "one nsfd per namespace",
       DescribeCgroupLayout(attacher.cgroup_mounts()),
-      static_cast<int>(flags.max_containers),
-      flags.group.empty() ? "(root only)" : flags.group);
+      static_cast<int>(config.max_containers()),
+      config.group().empty() ? "(root only)" : config.group());
   if (!attacher.uses_pidfd_setns()) {
     Log(LogLevel::kWarning,
         "attaching through one nsfd per namespace: not atomic, and slower");
@@ -111,9 +108,9 @@ void LogStartup(const Flags& flags, const Attacher& attacher,
   Log(LogLevel::kInfo, "%s", DescribeLsm(ActiveLsm()));
 }
 
-int Run(const Flags& flags) {
+int Run(const v1::DaemonConfig& config) {
   EnsureStdioOpen();
-  SetLogLevel(flags.debug ? LogLevel::kDebug : LogLevel::kInfo);
+  SetLogLevel(config.debug() ? LogLevel::kDebug : LogLevel::kInfo);
 
   // Signals are taken synchronously by the main thread; every thread
   // started below inherits this mask.  Workers reset theirs.
@@ -134,8 +131,8 @@ int Run(const Flags& flags) {
         "attachd must run as root: it opens pidfds of other users' "
         "processes and joins their namespaces"));
   }
-  absl::StatusOr<std::optional<gid_t>> group = ResolveGroup(flags.group);
-  absl::StatusOr<AttachMode> mode = ParseAttachMode(flags.attach_mode);
+  absl::StatusOr<std::optional<gid_t>> group = ResolveGroup(config.group());
+  absl::StatusOr<AttachMode> mode = ParseAttachMode(config.attach_mode());
   if (!group.ok() || !mode.ok()) {
     return fail(group.ok() ? mode.status() : group.status());
   }
@@ -145,7 +142,7 @@ int Run(const Flags& flags) {
     return fail(attacher.ok() ? own.status() : attacher.status());
   }
   absl::StatusOr<std::unique_ptr<Registry>> registry =
-      Registry::Create(*own, flags.max_containers);
+      Registry::Create(*own, config.max_containers());
   if (!registry.ok()) {
     return fail(registry.status());
   }
@@ -153,18 +150,22 @@ int Run(const Flags& flags) {
   Authorizer authorizer(*group);
   ContainerServiceImpl containers(registry->get(), &authorizer);
   ExecOptions exec_options;
-  exec_options.drain_timeout = absl::Seconds(flags.drain_timeout_seconds);
+  exec_options.drain_timeout = ToDuration(config.drain_timeout());
+  if (config.has_default_exec_timeout()) {
+    exec_options.default_timeout = ToDuration(config.default_exec_timeout());
+  }
+  exec_options.max_concurrent_execs = config.max_concurrent_execs();
   exec_options.command_file_limit = command_file_limit;
   ExecServiceImpl exec(registry->get(), &*attacher, &authorizer, exec_options);
   ServerOptions server_options;
-  server_options.socket_path = flags.socket_path;
+  server_options.socket_path = config.socket();
   server_options.group = *group;
   absl::StatusOr<std::unique_ptr<Server>> server =
       Server::Start(server_options, &authorizer, {&containers, &exec});
   if (!server.ok()) {
     return fail(server.status());
   }
-  LogStartup(flags, *attacher, (*server)->description());
+  LogStartup(config, *attacher, (*server)->description());
   ServiceNotifier notifier(registry->get());
   notifier.Start();
 
@@ -181,24 +182,67 @@ int Run(const Flags& flags) {
 }  // namespace attachd::daemon
 
 int main(int argc, char** argv) {
-  attachd::daemon::Flags flags;
-  CLI::App app{"attachd: act inside running containers through pidfds"};
-  app.add_option("--socket", flags.socket_path, "Unix socket to serve on")
-      ->capture_default_str();
-  app.add_option("--group", flags.group,
-                 "group whose members may call attachd besides root");
-  app.add_option("--attach-mode", flags.attach_mode,
-                 "auto, pidfd (setns with a pidfd) or nsfd (one setns per "
-                 "namespace file)")
-      ->capture_default_str();
-  app.add_option("--max-containers", flags.max_containers,
-                 "most containers registered at once")
-      ->capture_default_str();
-  app.add_option("--drain-timeout", flags.drain_timeout_seconds,
-                 "seconds to keep forwarding output after a command exits, "
-                 "while its background processes hold stdout or stderr")
-      ->capture_default_str();
-  app.add_flag("--debug", flags.debug, "log debug messages");
+  std::string config_path;
+  std::string socket;
+  std::string group;
+  std::string attach_mode;
+  uint32_t max_containers = 0;
+  double drain_timeout_seconds = 0;
+  bool debug = false;
+  CLI::App app{"attachd: act inside running containers through pidfds",
+               "attachd"};
+  app.add_option("--config", config_path,
+                 "configuration file (text format of attachd.v1.DaemonConfig, "
+                 "proto/attachd/v1/config.proto); flags given here win");
+  CLI::Option* socket_flag =
+      app.add_option("--socket", socket,
+                     "Unix socket to serve on "
+                     "(default /run/attachd/attachd.sock)");
+  CLI::Option* group_flag = app.add_option(
+      "--group", group, "group whose members may call attachd besides root");
+  CLI::Option* mode_flag =
+      app.add_option("--attach-mode", attach_mode,
+                     "auto, pidfd (setns with a pidfd) or nsfd (one setns per "
+                     "namespace file) (default auto)");
+  CLI::Option* max_flag =
+      app.add_option("--max-containers", max_containers,
+                     "most containers registered at once (default 100000)");
+  CLI::Option* drain_flag = app.add_option(
+      "--drain-timeout", drain_timeout_seconds,
+      "seconds to keep forwarding output after a command exits, while its "
+      "background processes hold stdout or stderr (default 1)");
+  app.add_flag("--debug", debug, "log debug messages");
   CLI11_PARSE(app, argc, argv);
-  return attachd::daemon::Run(flags);
+
+  attachd::v1::DaemonConfig config;
+  if (!config_path.empty()) {
+    absl::StatusOr<attachd::v1::DaemonConfig> loaded =
+        attachd::daemon::LoadConfigFile(config_path);
+    if (!loaded.ok()) {
+      attachd::daemon::Log(attachd::daemon::LogLevel::kError, "attachd: %s",
+                           loaded.status().ToString());
+      return 1;
+    }
+    config = *std::move(loaded);
+  }
+  if (socket_flag->count() > 0) {
+    config.set_socket(socket);
+  }
+  if (group_flag->count() > 0) {
+    config.set_group(group);
+  }
+  if (mode_flag->count() > 0) {
+    config.set_attach_mode(attach_mode);
+  }
+  if (max_flag->count() > 0) {
+    config.set_max_containers(max_containers);
+  }
+  if (drain_flag->count() > 0) {
+    absl::Duration drain = absl::Seconds(drain_timeout_seconds);
+    config.mutable_drain_timeout()->set_seconds(
+        absl::IDivDuration(drain, absl::Seconds(1), &drain));
+    config.mutable_drain_timeout()->set_nanos(absl::ToInt64Nanoseconds(drain));
+  }
+  config.set_debug(config.debug() || debug);
+  return attachd::daemon::Run(attachd::daemon::WithDefaults(config));
 }

@@ -111,8 +111,18 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(
 
   daemon->channel_ = grpc::CreateChannel("unix:" + daemon->socket_path_,
                                          grpc::InsecureChannelCredentials());
-  if (!daemon->channel_->WaitForConnected(std::chrono::system_clock::now() +
-                                          std::chrono::seconds(10))) {
+  // Waits up to 10 s for an answer, but not for a daemon that has exited.
+  bool connected = false;
+  for (int i = 0; i < 100 && !connected; ++i) {
+    connected = daemon->channel_->WaitForConnected(
+        std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+    if (!connected && waitpid(daemon->pid_, nullptr, WNOHANG) == daemon->pid_) {
+      daemon->pid_ = -1;
+      return absl::FailedPreconditionError(
+          absl::StrCat("attachd exited:\n", daemon->Log()));
+    }
+  }
+  if (!connected) {
     return absl::FailedPreconditionError(
         absl::StrCat("attachd did not answer:\n", daemon->Log()));
   }

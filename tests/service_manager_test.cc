@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -16,6 +17,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
 #include "tests/daemon_harness.h"
 #include "tests/test_container.h"
@@ -121,6 +124,82 @@ TEST(ServiceManager, NoWatchdogMessagesWithoutWatchdogSec) {
   ASSERT_TRUE(first.has_value());
   EXPECT_EQ(*first, "READY=1\nSTATUS=serving 0 containers");
   EXPECT_FALSE(manager.Next(absl::Milliseconds(1500)).has_value());
+}
+
+// Writes `text` to a new file and returns its path; removed with `dir`.
+std::string WriteConfig(const std::string& dir, const std::string& text) {
+  std::string path = dir + "/attachd.conf";
+  FILE* file = fopen(path.c_str(), "w");
+  fputs(text.c_str(), file);
+  fclose(file);
+  return path;
+}
+
+class ConfigFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char directory[] = "/tmp/attachd-config-XXXXXX";
+    ASSERT_NE(mkdtemp(directory), nullptr);
+    directory_ = directory;
+  }
+  void TearDown() override { RemoveTree(directory_).IgnoreError(); }
+
+  std::string directory_;
+};
+
+TEST_F(ConfigFileTest, LimitsAndDefaultTimeoutComeFromTheFile) {
+  std::string path = WriteConfig(directory_,
+                                 "max_concurrent_execs: 1\n"
+                                 "default_exec_timeout { nanos: 600000000 }\n");
+  absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
+      DaemonProcess::Start({"--config", path});
+  ASSERT_TRUE(daemon.ok()) << daemon.status();
+  absl::StatusOr<TestContainer> container = TestContainer::Start();
+  ASSERT_TRUE(container.ok()) << container.status();
+  ASSERT_TRUE(
+      RegisterPid((*daemon)->containers(), "configured", container->pid())
+          .ok());
+
+  // One exec holds the only place; a second is refused meanwhile.
+  grpc::ClientContext context;
+  auto stream = (*daemon)->exec().Exec(&context);
+  v1::ExecRequest first;
+  *first.mutable_start() = MakeStart("configured", {"sleep", "100"});
+  ASSERT_TRUE(stream->Write(first));
+  v1::ExecResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  ExecResult refused =
+      RunExec((*daemon)->exec(), {MakeStart("configured", {"true"})});
+  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(refused.status.error_message(),
+            "attachd runs its limit of 1 execs (max_concurrent_execs); "
+            "retry later");
+
+  // The held exec has no timeout of its own: the file's 0.6 s applies.
+  while (stream->Read(&response) && !response.has_exit()) {
+  }
+  ASSERT_TRUE(response.has_exit());
+  EXPECT_TRUE(response.exit().timed_out());
+  EXPECT_EQ(response.exit().signal(), SIGKILL);
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+
+  // The place is free again.
+  ExecResult after =
+      RunExec((*daemon)->exec(), {MakeStart("configured", {"true"})});
+  EXPECT_TRUE(after.status.ok()) << after.status.error_message();
+}
+
+TEST_F(ConfigFileTest, ABadFileStopsTheDaemonWithItsLineAndColumn) {
+  std::string path = WriteConfig(directory_, "sockett: \"/x\"\n");
+  absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
+      DaemonProcess::Start({"--config", path});
+  ASSERT_FALSE(daemon.ok());
+  EXPECT_THAT(std::string(daemon.status().message()),
+              ::testing::HasSubstr(absl::StrCat(
+                  "config ", path,
+                  ":1:8: Message type \"attachd.v1.DaemonConfig\" has no "
+                  "field named \"sockett\".")));
 }
 
 }  // namespace
