@@ -72,6 +72,13 @@ absl::Status FillSecurity(const Pidfd& pidfd, pid_t pid,
   return absl::OkStatus();
 }
 
+void SortByName(std::vector<v1::Container>& records) {
+  std::sort(records.begin(), records.end(),
+            [](const v1::Container& a, const v1::Container& b) {
+              return a.name() < b.name();
+            });
+}
+
 // A pidfd polls readable once its process has exited (zombie or reaped).
 bool HasExited(const Pidfd& pidfd) {
   struct pollfd poll_fd = {pidfd.get(), POLLIN, 0};
@@ -276,10 +283,7 @@ std::vector<v1::Container> Registry::List() const {
       records.push_back(entry.record);
     }
   }
-  std::sort(records.begin(), records.end(),
-            [](const v1::Container& a, const v1::Container& b) {
-              return a.name() < b.name();
-            });
+  SortByName(records);
   return records;
 }
 
@@ -321,10 +325,7 @@ std::shared_ptr<Subscription> Registry::Subscribe(bool include_existing) {
     for (const auto& [name, entry] : containers_) {
       records.push_back(entry.record);
     }
-    std::sort(records.begin(), records.end(),
-              [](const v1::Container& a, const v1::Container& b) {
-                return a.name() < b.name();
-              });
+    SortByName(records);
     for (const v1::Container& record : records) {
       // Each replayed event carries the container as it was then: running
       // when it was registered, exited when it exited.

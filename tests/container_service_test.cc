@@ -50,13 +50,6 @@ using ::testing::HasSubstr;
 
 constexpr auto kCallTimeout = std::chrono::seconds(10);
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The fields of /proc/PID/stat from field 3 (state) on: field N is
 // element N - 3.  Empty once the process is reaped.
 std::vector<std::string> StatFields(pid_t pid) {
@@ -66,15 +59,6 @@ std::vector<std::string> StatFields(pid_t pid) {
     return {};
   }
   return absl::StrSplit(stat.substr(close + 2), ' ');
-}
-
-absl::StatusOr<uint64_t> StartTimeOf(pid_t pid) {
-  std::vector<std::string> fields = StatFields(pid);
-  uint64_t start_time = 0;
-  if (fields.size() < 20 || !absl::SimpleAtoi(fields[22 - 3], &start_time)) {
-    return absl::NotFoundError(absl::StrCat("no /proc/", pid, "/stat"));
-  }
-  return start_time;
 }
 
 absl::Time ToTime(const google::protobuf::Timestamp& timestamp) {

@@ -26,9 +26,7 @@
 extern char** environ;
 
 namespace attachd::testing {
-namespace {
-
-std::string ReadAll(const std::string& path) {
+std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream text;
   text << in.rdbuf();
@@ -36,7 +34,7 @@ std::string ReadAll(const std::string& path) {
 }
 
 absl::StatusOr<uint64_t> StartTimeOf(pid_t pid) {
-  std::string stat = ReadAll(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
   size_t close = stat.rfind(')');
   if (close == std::string::npos) {
     return absl::NotFoundError(absl::StrCat("no process ", pid));
@@ -49,7 +47,13 @@ absl::StatusOr<uint64_t> StartTimeOf(pid_t pid) {
   return start;
 }
 
-}  // namespace
+void ExpectExitCode(const ExecResult& result, int code) {
+  EXPECT_TRUE(result.status.ok()) << result.status.error_message();
+  ASSERT_TRUE(result.exit.has_value());
+  EXPECT_EQ(result.exit->status_case(), v1::ExitStatus::kCode);
+  EXPECT_EQ(result.exit->code(), code);
+  EXPECT_EQ(result.messages_after_exit, 0);
+}
 
 absl::StatusOr<std::string> RunfilePath(const std::string& relative) {
   std::vector<std::string> candidates;
@@ -160,7 +164,7 @@ absl::StatusOr<int> DaemonProcess::Stop() {
   return absl::DeadlineExceededError("attachd ignored SIGTERM for 10 s");
 }
 
-std::string DaemonProcess::Log() const { return ReadAll(log_path_); }
+std::string DaemonProcess::Log() const { return ReadFile(log_path_); }
 
 int DaemonProcess::OpenDescriptorCount() const {
   DIR* dir = opendir(absl::StrCat("/proc/", pid_, "/fd").c_str());
@@ -187,7 +191,7 @@ std::vector<pid_t> DaemonProcess::Children() const {
       continue;
     }
     std::string text =
-        ReadAll(absl::StrCat(task_dir, "/", entry->d_name, "/children"));
+        ReadFile(absl::StrCat(task_dir, "/", entry->d_name, "/children"));
     for (absl::string_view word :
          absl::StrSplit(text, ' ', absl::SkipWhitespace())) {
       pid_t child = 0;

@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -107,6 +108,15 @@ ExecResult RunExec(v1::ExecService::Stub& stub, const ExecCall& call);
 // A Register call with the pid and start time of `pid`.
 absl::StatusOr<v1::Container> RegisterPid(v1::ContainerService::Stub& stub,
                                           const std::string& name, pid_t pid);
+
+// The whole contents of a file; "" if it cannot be read.
+std::string ReadFile(const std::string& path);
+
+// Field 22 (starttime) of /proc/PID/stat.  NOT_FOUND once it is reaped.
+absl::StatusOr<uint64_t> StartTimeOf(pid_t pid);
+
+// The call ended with OK and exit code `code`, and nothing came after it.
+void ExpectExitCode(const ExecResult& result, int code);
 
 // ExecStart for running `argv` in `container`.
 v1::ExecStart MakeStart(const std::string& container,

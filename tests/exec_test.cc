@@ -35,13 +35,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // One daemon for the suite; each test starts the containers it needs.
 class ExecTest : public SharedDaemonTest {
  protected:
@@ -70,14 +63,6 @@ class ExecTest : public SharedDaemonTest {
     return RunExec(daemon_->exec(), {MakeStart(name, argv)});
   }
 };
-
-void ExpectExitCode(const ExecResult& result, int code) {
-  EXPECT_TRUE(result.status.ok()) << result.status.error_message();
-  ASSERT_TRUE(result.exit.has_value());
-  EXPECT_EQ(result.exit->status_case(), v1::ExitStatus::kCode);
-  EXPECT_EQ(result.exit->code(), code);
-  EXPECT_EQ(result.messages_after_exit, 0);
-}
 
 TEST_F(ExecTest, CommandSeesEveryNamespaceOfTheContainer) {
   TestContainer container = StartAndRegister("ns-all");

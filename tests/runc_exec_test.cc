@@ -27,13 +27,6 @@ namespace {
 
 constexpr char kName[] = "runc";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The string value of the first "key" in a JSON text, for simple values
 // without escapes (such as the host name in a runc config).
 std::optional<std::string> JsonStringValue(const std::string& json,
@@ -91,14 +84,6 @@ class RuncExecTest : public SharedDaemonTest {
 
 RuncContainer* RuncExecTest::container_ = nullptr;
 v1::Container* RuncExecTest::registered_ = nullptr;
-
-void ExpectExitCode(const ExecResult& result, int code) {
-  EXPECT_TRUE(result.status.ok()) << result.status.error_message();
-  ASSERT_TRUE(result.exit.has_value());
-  EXPECT_EQ(result.exit->status_case(), v1::ExitStatus::kCode);
-  EXPECT_EQ(result.exit->code(), code);
-  EXPECT_EQ(result.messages_after_exit, 0);
-}
 
 TEST_F(RuncExecTest, HostnameIsTheOneInTheBundleConfig) {
   std::optional<std::string> hostname = JsonStringValue(

@@ -28,13 +28,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 void WriteFile(const std::string& path, const std::string& contents) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << contents;
@@ -132,13 +125,6 @@ class SecurityContextTest : public SharedDaemonTest {
   std::vector<std::string> registered_;
   std::vector<std::string> directories_;
 };
-
-void ExpectExitCode(const ExecResult& result, int code) {
-  EXPECT_TRUE(result.status.ok()) << result.status.error_message();
-  ASSERT_TRUE(result.exit.has_value());
-  EXPECT_EQ(result.exit->status_case(), v1::ExitStatus::kCode);
-  EXPECT_EQ(result.exit->code(), code);
-}
 
 TEST_F(SecurityContextTest, CommandHasTheInitsCapabilitiesInAUserNamespace) {
   TestContainer container = StartAndRegister("userns-caps");

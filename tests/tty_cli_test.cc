@@ -26,13 +26,6 @@ namespace {
 
 constexpr char kSession[] = "attachctl";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The screen's lines without trailing blanks.
 std::vector<std::string> Lines(const std::string& screen) {
   std::vector<std::string> lines = absl::StrSplit(screen, '\n');
